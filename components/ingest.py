@@ -1,0 +1,232 @@
+"""ingest: load a data version, map labels, merge corrections, dedupe, split.
+
+Input rows are JSONL. A chat row is `{"text", "label", "source"?, ...}`; an answer row is
+`{"question", "answer", "card"?, "source"?}`. Sources are files or folders, read from the
+working tree or, with `rev` (and optionally `repo`), from a DVC/git revision through
+`dvc.api.DVCFileSystem`. Feedback corrections override the label of the same text.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import subprocess
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from components.config import ROOT
+from components.labels import LabelError, check_label, normalize_text, resolve
+
+CHAT_FILE, TEST_FILE = "train.jsonl", "test.jsonl"
+ANSWERS_TRAIN, ANSWERS_TEST = "answers_train.jsonl", "answers_test.jsonl"
+VERSION_FILE = "data_version.json"
+
+
+class IngestError(ValueError):
+    """Bad input data: the message names the file and line."""
+
+
+# ------------------------------------------------------------------ reading files
+class _Files:
+    """Lists and opens JSONL files in the working tree or at a DVC/git revision."""
+
+    def __init__(self, repo: str | None = None, rev: str | None = None):
+        self.fs = None
+        if repo or rev:
+            from dvc.api import DVCFileSystem
+            self.fs = DVCFileSystem(repo or str(ROOT), rev=rev)
+        self.root = Path(repo) if repo and os.path.isdir(repo) else ROOT
+
+    def list(self, source: str) -> list[str]:
+        if self.fs is not None:
+            if not self.fs.exists(source):
+                raise IngestError(f"data source not found at that revision: {source}")
+            if self.fs.isdir(source):
+                return sorted(p for p in self.fs.find(source) if p.endswith(".jsonl"))
+            return [source]
+        path = Path(source) if Path(source).is_absolute() else self.root / source
+        if not path.exists():
+            raise IngestError(f"data source not found: {path}")
+        if path.is_dir():
+            return sorted(str(p) for p in path.rglob("*.jsonl"))
+        return [str(path)]
+
+    def lines(self, path: str) -> Iterator[str]:
+        if self.fs is not None:
+            with self.fs.open(path, "r", encoding="utf-8") as fh:
+                yield from fh
+        else:
+            with open(path, encoding="utf-8") as fh:
+                yield from fh
+
+
+def read_rows(files: _Files, sources: Iterable[str], hasher=None) -> Iterator[tuple[str, int, dict]]:
+    """Yield (file, line number, row) for every non-blank line; bad JSON raises IngestError."""
+    for source in sources:
+        for path in files.list(source):
+            for lineno, line in enumerate(files.lines(path), 1):
+                if hasher is not None:
+                    hasher.update(line.encode("utf-8"))
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise IngestError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+                if not isinstance(row, dict):
+                    raise IngestError(f"{path}:{lineno}: expected a JSON object")
+                yield path, lineno, row
+
+
+def _chat_row(path: str, lineno: int, row: dict) -> dict:
+    text = row.get("text")
+    if text is not None and not isinstance(text, str):
+        raise IngestError(f"{path}:{lineno}: 'text' must be a string")
+    try:
+        label = check_label(row.get("label"))
+    except LabelError as exc:
+        raise IngestError(f"{path}:{lineno}: {exc}") from None
+    out = {"text": normalize_text(text) if text is not None else None, "label": label,
+           "source": str(row.get("source") or Path(path).stem)}
+    if row.get("family"):
+        out["family"] = str(row["family"])
+    return out
+
+
+# --------------------------------------------------------------------- versioning
+def data_version(sources: Iterable[str], content_sha256: str, rev: str | None) -> dict:
+    """Git revision, DVC hashes of the sources' .dvc pointers, and a content hash."""
+    dvc_hashes = {}
+    for source in sources:
+        pointer = (ROOT / source).with_name(Path(source).name + ".dvc")
+        if pointer.exists():
+            import yaml
+            outs = (yaml.safe_load(pointer.read_text()) or {}).get("outs") or [{}]
+            dvc_hashes[source] = outs[0].get("md5")
+    git_rev = rev
+    if git_rev is None:
+        try:
+            git_rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], check=True,
+                                     capture_output=True, text=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            git_rev = "unknown"
+    return {"git_rev": git_rev, "dvc": dvc_hashes, "content_sha256": content_sha256}
+
+
+# -------------------------------------------------------------------------- split
+def stratified_split(rows: list[dict], test_size: float, seed: int) -> tuple[list, list]:
+    """Split per label (and per spam family: whole families go to one side when there are
+    at least three, so the test split holds phrasings never seen in training)."""
+    rng = random.Random(seed)
+    by_label: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_label[row["label"]].append(row)
+    train, test = [], []
+    for label in sorted(by_label):
+        group = by_label[label]
+        families = sorted({r.get("family") for r in group if r.get("family")})
+        if len(families) >= 3 and all(r.get("family") for r in group):
+            rng.shuffle(families)
+            n_test = max(1, round(len(families) * test_size))
+            held = set(families[:n_test])
+            test += [r for r in group if r["family"] in held]
+            train += [r for r in group if r["family"] not in held]
+            continue
+        rng.shuffle(group)
+        n_test = max(1, round(len(group) * test_size)) if len(group) > 1 else 0
+        test += group[:n_test]
+        train += group[n_test:]
+    rng.shuffle(train)
+    rng.shuffle(test)
+    return train, test
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+
+
+# --------------------------------------------------------------------------- main
+def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | None = None,
+           test_size: float = 0.2, seed: int = 13, max_answers: int = 2000,
+           repo: str | None = None, rev: str | None = None) -> dict:
+    """Read `sources` (+ `feedback` corrections), dedupe, split, write the splits to `out_dir`.
+
+    Returns a summary with counts and the data version; writes train/test chat splits,
+    answer splits and data_version.json. Nothing is written when the input is bad.
+    """
+    if not sources:
+        raise IngestError("no data sources given")
+    files = _Files(repo, rev)
+    hasher = hashlib.sha256()
+    chat: dict[str, list[dict]] = defaultdict(list)
+    answers: dict[str, dict] = {}
+    for path, lineno, row in read_rows(files, sources, hasher):
+        if "answer" in row:
+            question, answer = row.get("question"), row.get("answer")
+            if not isinstance(question, str) or not isinstance(answer, str) \
+                    or not question.strip() or not answer.strip():
+                raise IngestError(f"{path}:{lineno}: an answer row needs non-empty "
+                                  "'question' and 'answer' strings")
+            key = normalize_text(question) + "\x00" + normalize_text(row.get("card") or "")
+            answers.setdefault(key, {"question": normalize_text(question),
+                                     "answer": normalize_text(answer),
+                                     "card": normalize_text(row.get("card") or ""),
+                                     "source": str(row.get("source") or Path(path).stem)})
+            continue
+        parsed = _chat_row(path, lineno, row)
+        chat[parsed["text"] if parsed["text"] is not None else f"\x00null{len(chat)}"].append(parsed)
+
+    # One row per text; conflicting labels resolve by priority (spam > toxic > ...).
+    merged = []
+    for key, group in chat.items():
+        row = dict(group[0])
+        row["label"] = resolve(r["label"] for r in group)
+        merged.append(row)
+
+    corrected = 0
+    if feedback:
+        feedback_path = Path(feedback) if Path(feedback).is_absolute() else ROOT / feedback
+        if rev or repo or feedback_path.exists():
+            index = {row["text"]: row for row in merged}
+            for path, lineno, row in read_rows(files, [feedback], hasher):
+                fix = _chat_row(path, lineno, row)
+                if not fix["text"]:
+                    raise IngestError(f"{path}:{lineno}: a correction needs a non-empty 'text'")
+                if fix["text"] in index:
+                    index[fix["text"]]["label"] = fix["label"]
+                    index[fix["text"]]["corrected"] = True
+                else:
+                    fix.update(source="feedback", corrected=True)
+                    index[fix["text"]] = fix
+                    merged.append(fix)
+                corrected += 1
+
+    train, test = stratified_split(merged, test_size, seed)
+    qa = sorted(answers.values(), key=lambda r: (r["card"], r["question"]))
+    random.Random(seed).shuffle(qa)
+    n_qa_test = round(len(qa) * test_size) if len(qa) > 4 else 0
+    qa_test, qa_train = qa[:n_qa_test], qa[n_qa_test:][:max_answers]
+
+    version = data_version(sources + ([feedback] if feedback else []), hasher.hexdigest(), rev)
+    summary = {
+        "rows": len(merged), "train": len(train), "test": len(test),
+        "answers_train": len(qa_train), "answers_test": len(qa_test),
+        "corrections": corrected,
+        "labels": dict(Counter(r["label"] for r in merged)),
+        "sources": dict(Counter(r["source"] for r in merged)),
+        "data_version": version,
+    }
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_jsonl(out / CHAT_FILE, train)
+    _write_jsonl(out / TEST_FILE, test)
+    _write_jsonl(out / ANSWERS_TRAIN, qa_train)
+    _write_jsonl(out / ANSWERS_TEST, qa_test)
+    (out / VERSION_FILE).write_text(json.dumps(summary, ensure_ascii=False, indent=2))
+    return summary

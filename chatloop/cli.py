@@ -180,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # argparse.REMAINDER cannot start with an --option (`chatloop serve --source ...`), so the
+    # routed commands get their arguments after an explicit "--", removed again below.
+    command = next((i for i, word in enumerate(argv) if not word.startswith("-")), None)
+    if command is not None and argv[command] in ("serve", "feedback") \
+            and argv[command + 1:command + 2] != ["--"]:
+        argv = [*argv[:command + 1], "--", *argv[command + 1:]]
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
@@ -187,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(args, "module", None):
             import importlib
-            return importlib.import_module(args.module).main(args.rest) or 0
+            rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+            return importlib.import_module(args.module).main(rest) or 0
         return args.func(args) or 0
     except UserError as exc:
         print(f"chatloop: error: {exc}", file=sys.stderr)

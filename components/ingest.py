@@ -230,3 +230,12 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
     _write_jsonl(out / ANSWERS_TEST, qa_test)
     (out / VERSION_FILE).write_text(json.dumps(summary, ensure_ascii=False, indent=2))
     return summary
+
+
+def ingest_step(params: dict, out_dir: str, data: str = "", rev: str = "", repo: str = "") -> dict:
+    """Pipeline entry point: `data` (a file or folder) overrides params data.sources."""
+    d = params["data"]
+    sources = [data] if data else list(d["sources"])
+    return ingest(sources, out_dir, feedback=d.get("feedback"),
+                  test_size=float(d["test_size"]), seed=int(d["seed"]),
+                  max_answers=int(d["max_answers"]), repo=repo or None, rev=rev or None)

@@ -1,0 +1,43 @@
+"""Batch classification of a JSONL file of {"text": ...} lines (`chatloop classify`)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def read_texts(path: str | os.PathLike) -> list[dict]:
+    """Every line as a dict with a string `text`; errors name the line number."""
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                raise ValueError(f"{path}:{lineno}: expected an object with a string 'text'")
+            rows.append(row)
+    return rows
+
+
+def classify_file(model_uri: str, input_path: str, output_path: str, batch_size: int = 64) -> int:
+    """Classify every line of `input_path` into `output_path` (input order; label, per-label
+    probabilities, confidence, model version). The output appears whole or not at all."""
+    from components.registry import load_model
+    rows = read_texts(input_path)
+    model, version = load_model(model_uri)
+    results = model.classify([r["text"] for r in rows], batch_size=batch_size)
+    out = Path(output_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for row, res in zip(rows, results):
+            fh.write(json.dumps({**row, "label": res["label"], "probs": res["probs"],
+                                 "confidence": round(res["confidence"], 6),
+                                 "model_uri": model_uri, "model_version": version},
+                                ensure_ascii=False) + "\n")
+    tmp.replace(out)
+    return len(rows)

@@ -1,0 +1,338 @@
+"""data import: map the shared Korean datasets into DVC-tracked `data/raw/`.
+
+Reads every dataset in the shared folder (`../shared/data` beside the project), in its
+original format, maps its labels through components.labels (the one mapping), normalises
+texts, and writes one JSONL file per dataset that components.ingest reads:
+
+- chat rows `{"text", "label", "source": <dataset>}` (curse-detection, korean-hate-speech, 3i4k),
+- answer rows `{"question", "answer", "card": "", "source": "chatbot-data"}`,
+- generated spam `{"text", "label": "spam", "source": "spam", "family"}` (components.spam),
+
+plus `manifest.json` (counts, source-file hashes, spam settings). The new folder is built
+beside the old one and swapped in only when complete, so a failed import leaves the old
+`data/raw` as it was. Then `dvc add` (and `dvc push` on request) versions it.
+
+Malformed input is an error naming `file:line` (the shared sets parse cleanly, so any bad
+line means a changed or corrupted file, which should stop the import, not shrink it
+silently). Blank lines and rows whose text is empty after normalisation are skipped and
+counted.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from components import spam
+from components.config import ROOT, load_params
+from components.labels import LabelError, map_label, normalize_text
+
+log = logging.getLogger(__name__)
+
+SPAM = "spam"
+MANIFEST = "manifest.json"
+
+
+class DataImportError(ValueError):
+    """Bad or missing input: the message names the file (and line)."""
+
+
+# ------------------------------------------------------------------ format readers
+# Each reader yields (line number, fields) for one file; fields are (text, raw label) for
+# chat datasets and (question, answer) for question/answer pairs. None = a blank line.
+Record = tuple[int, tuple[str, str] | None]
+
+
+def _bad(path: Path, lineno: int, why: str) -> DataImportError:
+    return DataImportError(f"{path}:{lineno}: {why}")
+
+
+def _text_lines(path: Path) -> Iterator[tuple[int, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        for lineno, line in enumerate(fh, 1):
+            yield lineno, line.rstrip("\r\n")
+
+
+def _two_field_lines(path: Path, sep: str, label_first: bool) -> Iterator[Record]:
+    """Lines of `text<sep>label` (split on the LAST sep) or `label<sep>text` (the first)."""
+    shown = "<TAB>" if sep == "\t" else sep
+    shape = f"label{shown}text" if label_first else f"text{shown}label"
+    for lineno, line in _text_lines(path):
+        if not line.strip():
+            yield lineno, None
+        elif sep not in line:
+            raise _bad(path, lineno, f"expected `{shape}`, found no {shown}")
+        elif label_first:
+            label, text = line.split(sep, 1)
+            yield lineno, (text, label)
+        else:
+            text, label = line.rsplit(sep, 1)
+            yield lineno, (text, label)
+
+
+def read_pipe_lines(path: Path) -> Iterator[Record]:
+    """curse-detection: `text|label`; the text may itself contain `|`, the label is last."""
+    return _two_field_lines(path, "|", label_first=False)
+
+
+def read_label_tab_text(path: Path) -> Iterator[Record]:
+    """3i4k: `label<TAB>text`."""
+    return _two_field_lines(path, "\t", label_first=True)
+
+
+def read_hate_tsv(path: Path) -> Iterator[Record]:
+    """korean-hate-speech: TSV with a header naming `comments` and `hate` columns."""
+    lines = _text_lines(path)
+    _, header_line = next(lines, (1, ""))
+    header = header_line.split("\t")
+    if "comments" not in header or "hate" not in header:
+        raise _bad(path, 1, f"header must name 'comments' and 'hate' columns, got {header}")
+    text_col, label_col = header.index("comments"), header.index("hate")
+    for lineno, line in lines:
+        if not line.strip():
+            yield lineno, None
+            continue
+        fields = line.split("\t")
+        if len(fields) != len(header):
+            raise _bad(path, lineno, f"expected {len(header)} tab-separated fields, "
+                                     f"found {len(fields)}")
+        yield lineno, (fields[text_col], fields[label_col])
+
+
+def read_qa_csv(path: Path) -> Iterator[Record]:
+    """chatbot-data: CSV with header Q,A,label (quoted fields may hold commas)."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        if "Q" not in header or "A" not in header:
+            raise _bad(path, 1, f"header must name 'Q' and 'A' columns, got {header}")
+        q_col, a_col = header.index("Q"), header.index("A")
+        try:
+            for fields in reader:
+                if not any(f.strip() for f in fields):
+                    yield reader.line_num, None
+                elif len(fields) != len(header):
+                    raise _bad(path, reader.line_num, f"expected {len(header)} CSV fields, "
+                                                      f"found {len(fields)}")
+                else:
+                    yield reader.line_num, (fields[q_col], fields[a_col])
+        except csv.Error as exc:
+            raise _bad(path, reader.line_num, f"bad CSV ({exc})") from None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One shared dataset: its folder, which files to read, how, and what rows it gives."""
+    name: str
+    pattern: str
+    reader: Callable[[Path], Iterator[Record]]
+    kind: str = "chat"          # "chat" (text + mapped label) or "answers" (question/answer)
+
+    @property
+    def output(self) -> str:
+        return f"{self.name}.answers.jsonl" if self.kind == "answers" else f"{self.name}.jsonl"
+
+
+DATASETS: dict[str, Dataset] = {d.name: d for d in (
+    Dataset("curse-detection", "*.txt", read_pipe_lines),
+    Dataset("korean-hate-speech", "*.tsv", read_hate_tsv),
+    Dataset("3i4k", "*.txt", read_label_tab_text),
+    Dataset("chatbot-data", "*.csv", read_qa_csv, kind="answers"),
+)}
+
+
+# ------------------------------------------------------------------------ mapping
+def convert(dataset: Dataset, files: list[Path]) -> tuple[list[dict], dict]:
+    """Rows for one dataset (labels mapped, texts normalised) and its counts."""
+    rows, skipped = [], 0
+    for path in files:
+        for lineno, fields in dataset.reader(path):
+            if fields is None:
+                skipped += 1
+                continue
+            first, second = (normalize_text(f) for f in fields)
+            if dataset.kind == "answers":
+                if not first or not second:
+                    skipped += 1
+                    continue
+                rows.append({"question": first, "answer": second, "card": "",
+                             "source": dataset.name})
+                continue
+            try:
+                label = map_label(dataset.name, fields[1])
+            except LabelError as exc:
+                raise _bad(path, lineno, str(exc)) from None
+            if not first:
+                skipped += 1
+                continue
+            rows.append({"text": first, "label": label, "source": dataset.name})
+    labels = dict(sorted(Counter(r["label"] for r in rows if "label" in r).items()))
+    return rows, {"rows": len(rows), "labels": labels, "skipped": skipped,
+                  "file": dataset.output}
+
+
+def dataset_files(shared: Path, dataset: Dataset) -> list[Path]:
+    """The dataset's input files, or a clear error when the folder has none."""
+    folder = shared / dataset.name
+    files = sorted(folder.glob(dataset.pattern)) if folder.is_dir() else []
+    if not files:
+        raise DataImportError(f"{dataset.name}: no {dataset.pattern} files in {folder}")
+    return files
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------------ writing
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def write_folder(out: Path, files: dict[str, list[dict]], manifest: dict,
+                 keep_existing: bool) -> None:
+    """Build the new folder beside `out`, then swap it in; on failure `out` is untouched.
+
+    With `keep_existing`, files of the old folder that this import does not rewrite stay.
+    """
+    if out.exists() and not out.is_dir():
+        raise DataImportError(f"output {out} exists and is not a folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.importing-{os.getpid()}")
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        if keep_existing and out.is_dir():
+            shutil.copytree(out, tmp)
+            previous = tmp / MANIFEST
+            if previous.exists():
+                old_sets = json.loads(previous.read_text(encoding="utf-8")).get("datasets", {})
+                manifest["datasets"] = {**old_sets, **manifest["datasets"]}
+        else:
+            tmp.mkdir()
+        for name, rows in files.items():
+            _write_jsonl(tmp / name, rows)
+        (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
+                                    encoding="utf-8")
+        if out.exists():
+            out.rename(old)
+        try:
+            tmp.rename(out)
+        except OSError:
+            if old.exists():
+                old.rename(out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- DVC
+def dvc_root(path: Path) -> Path:
+    """The DVC repository that holds `path` (nearest parent with a `.dvc/` folder)."""
+    for parent in [path, *path.parents]:
+        if (parent / ".dvc").is_dir():
+            return parent
+    raise DataImportError(f"{path} is not inside a DVC repository (run `dvc init` first)")
+
+
+def _dvc(repo: Path, *args: str) -> None:
+    cmd = [sys.executable, "-m", "dvc", *args]
+    proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True)
+    if proc.returncode != 0:
+        lines = [line for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
+        detail = [line for line in lines if line.startswith("ERROR")] or lines[-3:]
+        raise DataImportError(f"`dvc {' '.join(args)}` failed in {repo}: " + " | ".join(detail))
+
+
+def dvc_version(out: Path, push: bool) -> str:
+    """`dvc add` the folder (and `dvc push` it); returns the pointer file's path."""
+    repo = dvc_root(out)
+    target = os.path.relpath(out, repo)
+    _dvc(repo, "add", target)
+    if push:
+        _dvc(repo, "push", target + ".dvc")
+    return str(out.with_name(out.name + ".dvc"))
+
+
+# ---------------------------------------------------------------------------- main
+def default_shared() -> Path:
+    """`../shared/data` beside the project checkout."""
+    return ROOT.parent / "shared" / "data"
+
+
+def import_datasets(shared: str | None, output: str = "data/raw",
+                    datasets: list[str] | None = None, dvc: bool = True,
+                    push: bool = False, spam_rows: int | None = None,
+                    spam_seed: int | None = None) -> dict:
+    """Import the shared datasets (default: all present, plus generated spam) into `output`.
+
+    Returns {dataset: {rows, labels, skipped, file}}. Relative `output` is taken from the
+    project root. Spam size and seed default to params.yaml `data_import`.
+    """
+    shared_dir = Path(shared) if shared else default_shared()
+    out = Path(output) if Path(output).is_absolute() else ROOT / output
+    known = [*DATASETS, SPAM]
+    if datasets:
+        unknown = sorted(set(datasets) - set(known))
+        if unknown:
+            raise DataImportError(f"unknown dataset(s) {unknown}; known: {known}")
+        names = [n for n in known if n in datasets]
+    else:
+        names = [n for n in DATASETS if (shared_dir / n).is_dir()] + [SPAM]
+        missing = [n for n in DATASETS if n not in names]
+        if len(missing) == len(DATASETS):
+            raise DataImportError(f"no shared datasets found in {shared_dir} "
+                                  f"(expected folders {list(DATASETS)}; pass --shared)")
+        for name in missing:
+            log.warning("shared dataset %s not found in %s; skipped", name, shared_dir)
+
+    params = load_params().get("data_import") or {}
+    spam_rows = int(spam_rows if spam_rows is not None else params.get("spam_rows", 2000))
+    spam_seed = int(spam_seed if spam_seed is not None else params.get("spam_seed", 11))
+
+    files: dict[str, list[dict]] = {}
+    result: dict[str, dict] = {}
+    manifest: dict = {"shared": str(shared_dir), "datasets": {}}
+    for name in names:
+        if name == SPAM:
+            rows = [{"text": r["text"], "label": "spam", "source": SPAM, "family": r["family"]}
+                    for r in spam.generate(spam_rows, spam_seed)]
+            files["spam.jsonl"] = rows
+            result[name] = {"rows": len(rows), "labels": {"spam": len(rows)}, "skipped": 0,
+                            "file": "spam.jsonl",
+                            "families": len({r["family"] for r in rows})}
+            manifest["datasets"][name] = {**result[name], "seed": spam_seed}
+            continue
+        dataset = DATASETS[name]
+        inputs = dataset_files(shared_dir, dataset)
+        rows, counts = convert(dataset, inputs)
+        files[dataset.output] = rows
+        result[name] = counts
+        manifest["datasets"][name] = {**counts, "inputs": {
+            str(p.relative_to(shared_dir)): _sha256(p) for p in inputs}}
+        log.info("%s: %d rows %s, %d skipped", name, counts["rows"], counts["labels"],
+                 counts["skipped"])
+
+    if dvc:
+        dvc_root(out)   # fail before writing anything when there is no DVC repository
+    write_folder(out, files, manifest, keep_existing=bool(datasets))
+    if dvc:
+        pointer = dvc_version(out, push)
+        log.info("dvc: %s updated%s", pointer, " and pushed" if push else "")
+    return result

@@ -1,0 +1,138 @@
+"""evaluate: the candidate, the current champion and a TF-IDF floor on the same test split.
+
+Classification by batched label scoring (components.model); per-label precision/recall/F1,
+macro-F1, per-source macro-F1 and a confusion-matrix plot. Answers are scored with chrF
+(sacrebleu) on held-out question/answer pairs. Writes metrics.json and confusion.png.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from components.ingest import ANSWERS_TEST, CHAT_FILE, TEST_FILE
+from components.labels import LABELS
+from components.train import read_jsonl
+
+log = logging.getLogger(__name__)
+METRICS_FILE, CONFUSION_FILE = "metrics.json", "confusion.png"
+
+
+def classification_metrics(gold: list[str], pred: list[str], sources: list[str] | None = None) -> dict:
+    """Per-label P/R/F1, macro-F1, accuracy, confusion matrix and per-source macro-F1."""
+    from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+    p, r, f, s = precision_recall_fscore_support(gold, pred, labels=list(LABELS), zero_division=0)
+    out = {
+        "macro_f1": float(f1_score(gold, pred, labels=list(LABELS), average="macro", zero_division=0)),
+        "accuracy": float(np.mean([g == q for g, q in zip(gold, pred)])) if gold else 0.0,
+        "per_label": {label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
+                              "support": int(s[i])} for i, label in enumerate(LABELS)},
+        "confusion": confusion_matrix(gold, pred, labels=list(LABELS)).tolist(),
+    }
+    if sources:
+        per_source = {}
+        for src in sorted(set(sources)):
+            idx = [i for i, x in enumerate(sources) if x == src]
+            g, q = [gold[i] for i in idx], [pred[i] for i in idx]
+            present = sorted(set(g))
+            per_source[src] = {"macro_f1": float(f1_score(g, q, labels=present, average="macro",
+                                                          zero_division=0)),
+                               "rows": len(idx)}
+        out["per_source"] = per_source
+    return out
+
+
+def baseline_predict(train: list[dict], test_texts: list[str], seed: int = 13) -> list[str]:
+    """The floor: char 1-4-gram TF-IDF + logistic regression trained on the same split."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    clf = make_pipeline(TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), min_df=1,
+                                        sublinear_tf=True, max_features=200_000),
+                        LogisticRegression(max_iter=2000, C=10.0, class_weight="balanced",
+                                           random_state=seed))
+    clf.fit([r["text"] for r in train], [r["label"] for r in train])
+    return list(clf.predict(test_texts))
+
+
+def score_model(model, test: list[dict], answers: list[dict], cfg: dict) -> dict:
+    """Classification metrics and answer chrF for one ChatModel."""
+    import sacrebleu
+    texts = [r["text"] for r in test]
+    probs = model.label_probs(texts, batch_size=int(cfg["batch_size"]))
+    pred = [LABELS[i] for i in probs.argmax(1)]
+    metrics = classification_metrics([r["label"] for r in test], pred, [r["source"] for r in test])
+    metrics["mean_confidence"] = float(probs.max(1).mean()) if len(probs) else 0.0
+    sample = answers[: int(cfg["answer_samples"])]
+    if sample:
+        from components.labels import answer_messages
+        hyps = []
+        for start in range(0, len(sample), 16):
+            chunk = sample[start:start + 16]
+            hyps += model.generate([answer_messages(r["question"], r.get("card", "")) for r in chunk],
+                                   max_new_tokens=int(cfg["max_new_tokens"]))
+        metrics["chrf"] = float(sacrebleu.corpus_chrf(hyps, [[r["answer"] for r in sample]]).score)
+        metrics["answer_examples"] = [{"question": r["question"], "answer": h, "gold": r["answer"]}
+                                      for r, h in zip(sample[:5], hyps[:5])]
+    return metrics
+
+
+def plot_confusion(results: dict, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = [n for n in ("candidate", "champion", "baseline") if results.get(n)]
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 4))
+    for ax, name in zip(np.atleast_1d(axes), names):
+        cm = np.array(results[name]["confusion"])
+        ax.imshow(cm, cmap="Blues")
+        ax.set_xticks(range(len(LABELS)), LABELS, rotation=45)
+        ax.set_yticks(range(len(LABELS)), LABELS)
+        for (i, j), v in np.ndenumerate(cm):
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=8)
+        ax.set_title(f"{name} (macro-F1 {results[name]['macro_f1']:.3f})")
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def evaluate(data_dir: str | os.PathLike, model_dir: str | os.PathLike, out_dir: str | os.PathLike,
+             cfg: dict, champion_uri: str | None = None, seed: int = 13) -> dict:
+    """Score candidate, champion (when `champion_uri` resolves) and baseline; write metrics."""
+    from components.model import ChatModel
+    data, out = Path(data_dir), Path(out_dir)
+    train, test = read_jsonl(data / CHAT_FILE), read_jsonl(data / TEST_FILE)
+    answers = read_jsonl(data / ANSWERS_TEST)
+    if not test:
+        raise ValueError(f"no test rows in {data / TEST_FILE}")
+    results: dict = {"test_rows": len(test), "answer_rows": min(len(answers), int(cfg["answer_samples"]))}
+    results["candidate"] = score_model(ChatModel.load(model_dir), test, answers, cfg)
+    results["champion"], results["champion_version"] = None, None
+    if champion_uri:
+        from components.registry import RegistryError, load_model
+        try:
+            champion, version = load_model(champion_uri)
+        except RegistryError as exc:
+            log.info("no champion to compare with (%s)", exc)
+        else:
+            results["champion"] = score_model(champion, test, answers, cfg)
+            results["champion_version"] = version
+    base_pred = baseline_predict(train, [r["text"] for r in test], seed)
+    results["baseline"] = classification_metrics([r["label"] for r in test], base_pred,
+                                                  [r["source"] for r in test])
+    out.mkdir(parents=True, exist_ok=True)
+    plot_confusion(results, out / CONFUSION_FILE)
+    (out / METRICS_FILE).write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    return results
+
+
+def evaluate_step(params: dict, data_dir: str, model_dir: str, out_dir: str) -> dict:
+    """Pipeline entry point: compares with models:/<name>@champion when there is one."""
+    name = params["registry"]["model_name"]
+    return evaluate(data_dir, model_dir, out_dir, params["evaluate"],
+                    champion_uri=f"models:/{name}@champion", seed=int(params["data"]["seed"]))

@@ -1,0 +1,138 @@
+"""The model wrapper that classifies and answers; shared by evaluate, classify and serving.
+
+A model directory holds:
+  chatloop.json   labels, label token ids, base model reference, train summary
+  adapter/        the LoRA adapter (peft) and the tokenizer
+  base/           the base weights, only when the base is the locally built tiny model
+Classification is batched label scoring: one forward pass over left-padded prompts,
+softmax over the four label tokens at the last position (no `generate`).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from components.labels import LABELS, answer_messages, classify_messages, render_prompt
+
+META_FILE = "chatloop.json"
+
+
+def label_token_ids(tokenizer) -> list[int]:
+    """The first token of each label's completion; they must be distinct for scoring."""
+    probe = render_prompt(tokenizer, classify_messages("x"))
+    base = tokenizer(probe, add_special_tokens=False)["input_ids"]
+    ids = []
+    for label in LABELS:
+        full = tokenizer(probe + label, add_special_tokens=False)["input_ids"]
+        if full[:len(base)] != base or len(full) == len(base):
+            raise ValueError(f"label {label!r} does not start on a token boundary after the prompt")
+        ids.append(full[len(base)])
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"labels share a first token ({ids}); label scoring needs distinct tokens")
+    return ids
+
+
+def pick_device(device: str | None = None) -> str:
+    import torch
+    return device or ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class ChatModel:
+    """A causal LM with the chatloop adapter: `classify`, `label_probs` and `answer`."""
+
+    def __init__(self, model, tokenizer, meta: dict, device: str = "cpu"):
+        import torch
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.tokenizer.padding_side = "left"
+        self.meta = meta
+        self.device = device
+        self.label_ids = torch.tensor(meta["label_token_ids"], device=device)
+
+    @classmethod
+    def load(cls, model_dir: str | Path, device: str | None = None, merge: bool = True) -> "ChatModel":
+        """Load base + adapter from a model directory (merged for fast inference)."""
+        import torch
+        from peft import PeftModel
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        root = Path(model_dir)
+        meta_path = root / META_FILE
+        if not meta_path.exists():
+            raise FileNotFoundError(f"{root} is not a chatloop model directory (no {META_FILE})")
+        meta = json.loads(meta_path.read_text())
+        device = pick_device(device)
+        base = str(root / "base") if meta.get("base_bundled") else meta["base"]
+        dtype = torch.bfloat16 if device == "cuda" else torch.float32
+        model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
+        model = PeftModel.from_pretrained(model, str(root / "adapter"))
+        if merge:
+            model = model.merge_and_unload()
+        tokenizer = AutoTokenizer.from_pretrained(str(root / "adapter"))
+        return cls(model.to(device), tokenizer, meta, device)
+
+    @property
+    def version_info(self) -> dict:
+        return {k: self.meta.get(k) for k in ("base", "trained_at", "data_version")}
+
+    def _encode(self, prompts: Sequence[str]):
+        batch = self.tokenizer(list(prompts), return_tensors="pt", padding=True,
+                               add_special_tokens=False)
+        mask = batch["attention_mask"]
+        # Left padding: positions must count real tokens only, as in training.
+        position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+        return {"input_ids": batch["input_ids"].to(self.device),
+                "attention_mask": mask.to(self.device),
+                "position_ids": position_ids.to(self.device)}
+
+    def label_probs(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """An (n, 4) array of label probabilities, columns in LABELS order."""
+        import torch
+        out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        prompts = [render_prompt(self.tokenizer, classify_messages(t)) for t in texts]
+        # Sorting by length keeps padding (wasted compute) small inside each batch.
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start:start + batch_size]
+                inputs = self._encode([prompts[i] for i in idx])
+                hidden = self.model.model(**inputs).last_hidden_state[:, -1]
+                logits = self.model.lm_head(hidden)[:, self.label_ids].float()
+                if getattr(self.model.config, "final_logit_softcapping", None):
+                    cap = self.model.config.final_logit_softcapping
+                    logits = torch.tanh(logits / cap) * cap
+                out[idx] = torch.softmax(logits, -1).cpu().numpy()
+        return out
+
+    def classify(self, texts: Sequence[str], batch_size: int = 64) -> list[dict]:
+        """[{label, probs: {label: p}, confidence}] in input order."""
+        probs = self.label_probs(texts, batch_size)
+        result = []
+        for row in probs:
+            best = int(row.argmax())
+            result.append({"label": LABELS[best],
+                           "probs": {label: round(float(p), 6) for label, p in zip(LABELS, row)},
+                           "confidence": float(row[best])})
+        return result
+
+    def generate(self, messages_batch: Sequence[list[dict]], max_new_tokens: int = 40) -> list[str]:
+        """Greedy answers for a batch of chat-message lists."""
+        import torch
+        prompts = [render_prompt(self.tokenizer, m) for m in messages_batch]
+        batch = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        stop = [self.tokenizer.convert_tokens_to_ids("<end_of_turn>"), self.tokenizer.eos_token_id]
+        with torch.inference_mode():
+            out = self.model.generate(**{k: v.to(self.device) for k, v in batch.items()},
+                                      max_new_tokens=max_new_tokens, do_sample=False,
+                                      eos_token_id=[s for s in stop if s is not None],
+                                      pad_token_id=self.tokenizer.pad_token_id)
+        new = out[:, batch["input_ids"].shape[1]:]
+        return [self.tokenizer.decode(row, skip_special_tokens=True).strip() for row in new]
+
+    def answer(self, question: str, card: str = "", recent: Sequence[str] = (),
+               max_new_tokens: int = 40) -> str:
+        """A short answer to a viewer's question, from the channel card and recent chat."""
+        return self.generate([answer_messages(question, card, recent)], max_new_tokens)[0]

@@ -1,0 +1,141 @@
+"""Korean chat evasion normalisation: the text the model should see behind a disguise.
+
+Pure text functions, shared by serving's rules layer and (if wanted) training. On top of
+components.labels.normalize_text it undoes four disguises:
+
+1. Hangul typed on a QWERTY layout (`tlqkf` -> 시발, `dkssud` -> 안녕): a Latin-letter word
+   is converted only when its 2-beolsik jamo compose into at least two whole syllables
+   with nothing left over, and only when every Latin word of the message does (someone
+   who forgot to switch the keyboard types the whole message that way; English does not).
+2. Loose jamo and look-alike letters (`ㅋㅏ톡` -> 카톡, `ㅋr지노` -> 카지노, `ㅅl발` -> 시발).
+3. Separators inside a word (`시1발`, `토.토`, `카 지 노`): squeezed out only when the
+   squeezed form reveals a word of the lexicons below, so `3시 30분` stays as it is.
+4. Well-known jamo abbreviations of swear words (`ㅅㅂ` -> 시발); other jamo-only words
+   (ㅋㅋ, ㅎㅎ, ㅠㅠ, ㅇㅇ) are ordinary chat and kept.
+
+`deobfuscate` also reports which lexicon words only appeared after undoing 1-3: that is
+deliberate evasion, which serving's rules count as evidence.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from components.labels import normalize_text
+
+CHO = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
+JUNG = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
+JONG = ("", "ㄱ", "ㄲ", "ㄳ", "ㄴ", "ㄵ", "ㄶ", "ㄷ", "ㄹ", "ㄺ", "ㄻ", "ㄼ", "ㄽ", "ㄾ", "ㄿ", "ㅀ",
+        "ㅁ", "ㅂ", "ㅄ", "ㅅ", "ㅆ", "ㅇ", "ㅈ", "ㅊ", "ㅋ", "ㅌ", "ㅍ", "ㅎ")
+VOWEL_PAIRS = {("ㅗ", "ㅏ"): "ㅘ", ("ㅗ", "ㅐ"): "ㅙ", ("ㅗ", "ㅣ"): "ㅚ", ("ㅜ", "ㅓ"): "ㅝ",
+               ("ㅜ", "ㅔ"): "ㅞ", ("ㅜ", "ㅣ"): "ㅟ", ("ㅡ", "ㅣ"): "ㅢ"}
+FINAL_PAIRS = {("ㄱ", "ㅅ"): "ㄳ", ("ㄴ", "ㅈ"): "ㄵ", ("ㄴ", "ㅎ"): "ㄶ", ("ㄹ", "ㄱ"): "ㄺ",
+               ("ㄹ", "ㅁ"): "ㄻ", ("ㄹ", "ㅂ"): "ㄼ", ("ㄹ", "ㅅ"): "ㄽ", ("ㄹ", "ㅌ"): "ㄾ",
+               ("ㄹ", "ㅍ"): "ㄿ", ("ㄹ", "ㅎ"): "ㅀ", ("ㅂ", "ㅅ"): "ㅄ"}
+# 2-beolsik (the standard Korean keyboard) on a QWERTY layout.
+QWERTY = dict(zip("qwertyuiopasdfghjklzxcvbnmQWERTOP",
+                  "ㅂㅈㄷㄱㅅㅛㅕㅑㅐㅔㅁㄴㅇㄹㅎㅗㅓㅏㅣㅋㅌㅊㅍㅠㅜㅡㅃㅉㄸㄲㅆㅒㅖ"))
+LOOKALIKE = {"r": "ㅏ", "R": "ㅏ", "l": "ㅣ", "I": "ㅣ"}  # not digits: `ㄴ170` is a height
+JAMO_ABBREVIATIONS = {"ㅅㅂ": "시발", "ㅆㅂ": "씨발", "ㅂㅅ": "병신", "ㅄ": "병신", "ㅈㄴ": "존나",
+                      "ㅈㄹ": "지랄", "ㄲㅈ": "꺼져", "ㅁㅊ": "미친", "ㄷㅊ": "닥쳐", "ㅅㄲ": "새끼"}
+TOXIC_WORDS = ("시발", "씨발", "씨빨", "시바", "병신", "븅신", "존나", "좆", "지랄", "개새끼", "새끼",
+               "미친", "꺼져", "닥쳐", "썅", "니애미", "느금마", "애미", "엠창")
+SPAM_WORDS = ("토토", "카지노", "바카라", "슬롯", "먹튀", "첫충", "매충", "환전", "카톡", "카카오톡",
+              "오픈카톡", "텔레", "텔레그램", "리딩방", "대출", "현금화", "홍보")
+LEXICON = TOXIC_WORDS + SPAM_WORDS
+
+JAMO_RUN = re.compile(r"[ㄱ-ㅣ]+")
+LATIN_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,}(?![A-Za-z0-9])")
+INSIDE_SEPARATORS = re.compile(r"(?<=[가-힣])[\d\W_]{1,3}(?=[가-힣])")
+LOOKALIKE_AFTER_JAMO = re.compile(r"(?<=[ㄱ-ㅎ])[rRlI]")
+
+
+@dataclass
+class Deobfuscated:
+    text: str                                       # what the model should read
+    revealed: set[str] = field(default_factory=set)  # lexicon words only found by undoing a disguise
+
+
+def compose(jamo: str) -> tuple[str, int]:
+    """Compose a jamo sequence into syllables; returns (text, number of leftover jamo)."""
+    out, left, i, n = [], 0, 0, len(jamo)
+    is_vowel = JUNG.__contains__
+    while i < n:
+        if jamo[i] in CHO and i + 1 < n and is_vowel(jamo[i + 1]):
+            cho, vowel, i = jamo[i], jamo[i + 1], i + 2
+            if i < n and (vowel, jamo[i]) in VOWEL_PAIRS:
+                vowel, i = VOWEL_PAIRS[vowel, jamo[i]], i + 1
+            final = ""
+            if i < n and jamo[i] in JONG[1:] and not (i + 1 < n and is_vowel(jamo[i + 1])):
+                final, i = jamo[i], i + 1
+                pair = (final, jamo[i]) if i < n else None
+                if pair in FINAL_PAIRS and not (i + 1 < n and is_vowel(jamo[i + 1])):
+                    final, i = FINAL_PAIRS[pair], i + 1
+            code = 0xAC00 + (CHO.index(cho) * 21 + JUNG.index(vowel)) * 28 + JONG.index(final)
+            out.append(chr(code))
+        else:
+            out.append(jamo[i])
+            left, i = left + 1, i + 1
+    return "".join(out), left
+
+
+def qwerty_to_hangul(word: str) -> str | None:
+    """The Hangul a Latin word spells on a Korean keyboard, if it is two or more whole syllables."""
+    if not all(ch in QWERTY for ch in word):
+        return None
+    text, left = compose("".join(QWERTY[ch] for ch in word))
+    return text if left == 0 and len(text) >= 2 else None
+
+
+def _fold_width(text: str) -> str:
+    """NFKC for everything but Hangul (NFKC would split compatibility jamo): ｂｉｔ -> bit."""
+    return "".join(ch if "\u3130" <= ch <= "\u318f" or "\uac00" <= ch <= "\ud7a3"
+                   else unicodedata.normalize("NFKC", ch) for ch in text)
+
+
+def _lexicon_hits(text: str) -> set[str]:
+    return {word for word in LEXICON if word in text}
+
+
+def _join_single_syllables(tokens: list[str]) -> list[str]:
+    """Join runs of one-syllable tokens (`카 지 노`) when joining reveals a new lexicon word."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        j = i
+        while j < len(tokens) and len(tokens[j]) == 1 and "가" <= tokens[j] <= "힣":
+            j += 1
+        joined = "".join(tokens[i:j])
+        if j - i >= 2 and _lexicon_hits(joined) - _lexicon_hits(" ".join(tokens[i:j])):
+            out.append(joined)
+            i = j
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def deobfuscate(text: str) -> Deobfuscated:
+    """The message with disguises undone, and the lexicon words the disguises hid."""
+    plain = normalize_text(_fold_width(text))
+    words = LATIN_WORD.findall(plain)
+    converted = {word: qwerty_to_hangul(word) for word in words}
+    out = plain
+    if words and all(converted.values()):
+        out = LATIN_WORD.sub(lambda m: converted[m.group()], plain)
+    out = LOOKALIKE_AFTER_JAMO.sub(lambda m: LOOKALIKE[m.group()], out)
+    out = JAMO_RUN.sub(lambda m: (lambda c: c[0] if c[1] == 0 else m.group())(compose(m.group())),
+                       out)
+    squeezed = [INSIDE_SEPARATORS.sub("", token) for token in out.split()]
+    tokens = [new if new != old and _lexicon_hits(new) - _lexicon_hits(old) else old
+              for old, new in zip(out.split(), squeezed)]
+    out = " ".join(_join_single_syllables(tokens))
+    revealed = _lexicon_hits(out) - _lexicon_hits(plain)
+    out = JAMO_RUN.sub(lambda m: JAMO_ABBREVIATIONS.get(m.group(), m.group()), out)
+    return Deobfuscated(out, revealed)
+
+
+def normalize_evasion(text: str) -> str:
+    """`deobfuscate(text).text`: the canonical text for the model."""
+    return deobfuscate(text).text

@@ -1,0 +1,159 @@
+"""train: multi-task LoRA SFT (classify + answer) with trl's SFTTrainer and peft.
+
+One adapter does both jobs of the bot: the classification instruction (message -> label)
+and the answering instruction (question + channel card + recent chat -> short answer).
+Loss is on the completion only. The base is `model.base` from params.yaml: `tiny` builds
+a small Gemma2 locally (components.tiny); anything else is a hub id or a local directory.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from components.ingest import ANSWERS_TRAIN, CHAT_FILE, VERSION_FILE
+from components.labels import answer_messages, classify_messages, completion
+from components.model import META_FILE, label_token_ids, pick_device
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def build_examples(chat: list[dict], answers: list[dict], answer_ratio: float, seed: int) -> list[dict]:
+    """Prompt/completion conversations for both tasks, shuffled together."""
+    rng = random.Random(seed)
+    examples = [{"prompt": classify_messages(r["text"]), "completion": completion(r["label"])}
+                for r in chat]
+    answers = list(answers)
+    rng.shuffle(answers)
+    limit = int(len(chat) * answer_ratio) if answer_ratio else 0
+    for row in answers[:limit]:
+        examples.append({"prompt": answer_messages(row["question"], row.get("card", "")),
+                         "completion": completion(row["answer"])})
+    rng.shuffle(examples)
+    return examples
+
+
+def prepare_base(params: dict, texts: list[str], model_dir: Path) -> tuple[str, bool]:
+    """Return (path or id to load the base from, whether it is bundled in the model dir)."""
+    base = params["model"]["base"]
+    if base != "tiny":
+        return base, False
+    from components.tiny import build_tiny_base
+    path = build_tiny_base(texts, model_dir / "base", params["model"]["tiny"],
+                           seed=int(params["train"]["seed"]))
+    return str(path), True
+
+
+def lora_config(params: dict, tied: bool):
+    from peft import LoraConfig
+    lora = params["train"]["lora"]
+    modules_to_save = list(lora.get("modules_to_save") or []) or None
+    return LoraConfig(r=int(lora["r"]), lora_alpha=int(lora["alpha"]),
+                      lora_dropout=float(lora["dropout"]),
+                      target_modules=list(lora["target_modules"]),
+                      modules_to_save=modules_to_save,
+                      ensure_weight_tying=bool(tied and modules_to_save),
+                      task_type="CAUSAL_LM")
+
+
+def sft_config(params: dict, output_dir: str, device: str):
+    from trl import SFTConfig
+    t = params["train"]
+    return SFTConfig(
+        output_dir=output_dir,
+        num_train_epochs=float(t["epochs"]),
+        max_steps=int(t.get("max_steps", -1) or -1),
+        per_device_train_batch_size=int(t["batch_size"]),
+        gradient_accumulation_steps=int(t["grad_accum"]),
+        learning_rate=float(t["learning_rate"]),
+        warmup_steps=float(t["warmup_ratio"]),
+        weight_decay=float(t["weight_decay"]),
+        lr_scheduler_type="cosine",
+        max_length=int(t["max_length"]),
+        completion_only_loss=True,
+        packing=False,
+        bf16=device == "cuda" and t.get("gpu_dtype") == "bfloat16",
+        use_cpu=device == "cpu",
+        seed=int(t["seed"]),
+        logging_steps=10,
+        save_strategy="no",
+        report_to=[],
+        dataloader_num_workers=0,
+        disable_tqdm=False,
+    )
+
+
+def train(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params: dict) -> dict:
+    """Fine-tune on `data_dir`'s train split; write the model directory; return a summary."""
+    import torch
+    from datasets import Dataset
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTTrainer
+
+    from components.labels import CHAT_TEMPLATE
+
+    data, out = Path(data_dir), Path(model_dir)
+    chat = read_jsonl(data / CHAT_FILE)
+    answers = read_jsonl(data / ANSWERS_TRAIN)
+    if not chat:
+        raise ValueError(f"no training rows in {data / CHAT_FILE}")
+    out.mkdir(parents=True, exist_ok=True)
+    t = params["train"]
+    torch.manual_seed(int(t["seed"]))
+    device = pick_device()
+
+    texts = [r["text"] for r in chat] + [r["question"] + " " + r["answer"] for r in answers]
+    base, bundled = prepare_base(params, texts, out)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    if not tokenizer.chat_template:
+        tokenizer.chat_template = CHAT_TEMPLATE
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    dtype = torch.bfloat16 if device == "cuda" and t.get("gpu_dtype") == "bfloat16" else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
+    tied = bool(getattr(model.config, "tie_word_embeddings", False))
+    model = get_peft_model(model, lora_config(params, tied))
+    trainable, total = model.get_nb_trainable_parameters()
+
+    examples = build_examples(chat, answers, float(t["answer_ratio"]), int(t["seed"]))
+    started = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = SFTTrainer(model=model, args=sft_config(params, tmp, device),
+                             train_dataset=Dataset.from_list(examples), processing_class=tokenizer)
+        result = trainer.train()
+    seconds = time.time() - started
+
+    model.save_pretrained(out / "adapter")
+    tokenizer.padding_side = "left"
+    tokenizer.save_pretrained(out / "adapter")
+    data_version = {}
+    if (data / VERSION_FILE).exists():
+        data_version = json.loads((data / VERSION_FILE).read_text()).get("data_version", {})
+    summary = {
+        "examples": len(examples), "classify_examples": len(chat),
+        "answer_examples": len(examples) - len(chat),
+        "train_loss": float(result.training_loss), "train_seconds": round(seconds, 2),
+        "examples_per_second": round(len(examples) * float(t["epochs"]) / max(seconds, 1e-9), 2),
+        "trainable_params": int(trainable), "total_params": int(total), "device": device,
+    }
+    meta = {"base": "tiny" if bundled else base, "base_bundled": bundled,
+            "label_token_ids": label_token_ids(tokenizer),
+            "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "data_version": data_version, "train": summary}
+    (out / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2))
+    return summary
+
+
+def train_step(params: dict, data_dir: str, model_dir: str) -> dict:
+    """Pipeline entry point (wrapped by pipelines.components)."""
+    return train(data_dir, model_dir, params)

@@ -1,0 +1,47 @@
+"""The one label/prompt module: mappings, priority, prompt identity."""
+import pytest
+
+from components import labels
+
+
+def test_dataset_mappings_cover_the_shared_datasets():
+    assert labels.map_label("curse-detection", "1") == "toxic"
+    assert labels.map_label("curse-detection", 0) == "normal"
+    assert labels.map_label("korean-hate-speech", "offensive") == "toxic"
+    assert labels.map_label("korean-hate-speech", "none") == "normal"
+    assert labels.map_label("3i4k", "2") == "question"
+    assert labels.map_label("3i4k", "4") == "normal"  # rhetorical questions are not for the bot
+
+
+def test_unknown_values_are_errors_that_name_the_set():
+    with pytest.raises(labels.LabelError, match="unknown raw label"):
+        labels.map_label("3i4k", "9")
+    with pytest.raises(labels.LabelError, match="no label mapping"):
+        labels.map_label("nope", "1")
+    with pytest.raises(labels.LabelError, match="normal, question, toxic, spam"):
+        labels.check_label("Spam")
+
+
+def test_priority_spam_over_toxic_over_question_over_normal():
+    assert labels.resolve(["normal", "question"]) == "question"
+    assert labels.resolve(["question", "toxic"]) == "toxic"
+    assert labels.resolve(["toxic", "spam", "normal"]) == "spam"
+    with pytest.raises(labels.LabelError):
+        labels.resolve([])
+
+
+def test_normalize_folds_spaces_and_control_characters():
+    assert labels.normalize_text("  안녕\u200b하세요\t\n ㅋㅋ ") == "안녕 하세요 ㅋㅋ"
+    assert labels.normalize_text("\u1100\u1161") == "가"  # NFC
+
+
+def test_prompt_is_the_same_text_for_training_and_serving(tiny_model_dir):
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir / "adapter")
+    prompt = labels.render_prompt(tok, labels.classify_messages("방송  몇 시?"))
+    assert prompt.startswith("<bos><start_of_turn>user\n")
+    assert prompt.endswith("<start_of_turn>model\n")
+    assert "메시지: 방송 몇 시?" in prompt
+    full = tok.apply_chat_template(labels.classify_messages("방송  몇 시?") + labels.completion("question"),
+                                   tokenize=False)
+    assert full.startswith(prompt) and full[len(prompt):].startswith("question<end_of_turn>")

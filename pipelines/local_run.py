@@ -101,6 +101,10 @@ def run_local(params: dict, data: str | None = None, rev: str | None = None,
     uri = tracking_uri()
     saved_uri = os.environ.get("MLFLOW_TRACKING_URI")
     os.environ["MLFLOW_TRACKING_URI"] = uri  # the step subprocesses inherit it
+    # glibc malloc tuning for the step processes: CPU training is ~1.5x faster without
+    # mmap/trim churn (measured); harmless elsewhere.
+    os.environ.setdefault("MALLOC_MMAP_MAX_", "0")
+    os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", "100000000000")
     # Every step image is ours; locally the steps run in this venv instead, by design.
     warnings.filterwarnings("ignore", message=".*non-Python base image", category=RuntimeWarning)
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))

@@ -1,0 +1,282 @@
+"""The feedback HTTP API and moderator console (FastAPI).
+
+Writes need `Authorization: Bearer TOKEN`. Tokens come from the environment only:
+`CHATLOOP_MODERATOR_TOKENS="alice:tok1,bob:tok2"` (the name is recorded as the moderator)
+and `CHATLOOP_SERVICE_TOKENS="serving:tok3"` (serving posts decisions and relays chat-command
+corrections on behalf of a named chat moderator). See docs/feedback.md.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from feedback.store import FeedbackError, IdempotencyConflict, Store
+
+log = logging.getLogger(__name__)
+MODERATOR_TOKENS_ENV = "CHATLOOP_MODERATOR_TOKENS"
+SERVICE_TOKENS_ENV = "CHATLOOP_SERVICE_TOKENS"
+MAX_BODY_BYTES = 2_000_000
+MAX_BATCH = 1000
+STATIC = Path(__file__).parent / "static"
+SECURITY_HEADERS = {
+    # The console never needs inline script or anything from elsewhere; chat text is
+    # escaped by the page itself, this is the second wall.
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+                               "connect-src 'self'; img-src 'self'; base-uri 'none'; "
+                               "form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    service: bool
+
+
+def parse_tokens(spec: str | None) -> dict[str, str]:
+    """'alice:tok1,bob:tok2' -> {'tok1': 'alice', 'tok2': 'bob'}; malformed entries raise."""
+    out: dict[str, str] = {}
+    for item in (spec or "").split(","):
+        if not item.strip():
+            continue
+        name, sep, token = item.strip().partition(":")
+        if not sep or not name.strip() or not token.strip():
+            raise ValueError("token lists look like 'name:token,name:token' "
+                             "(an entry has no name or no token)")
+        out[token.strip()] = name.strip()
+    return out
+
+
+class DecisionIn(BaseModel):
+    # Serving's records carry more fields (answer, rules, ...): ignored. Ids may be numbers.
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+    text: str
+    label: str
+    confidence: float
+    probs: dict[str, float] | None = None
+    platform: str | None = None
+    channel: str | None = None
+    message_id: str | None = None
+    user_id: str | None = None
+    model_name: str | None = None
+    model_version: str | None = None
+    action: str | None = None
+    latency_ms: float | None = None
+
+
+class DecisionsIn(BaseModel):
+    decisions: list[DecisionIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class CorrectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str
+    text: str | None = None
+    decision_id: int | None = None
+    idempotency_key: str | None = None
+    moderator: str | None = None      # service tokens only: the chat moderator's name
+    platform: str | None = None       # with message_id: find the decision by chat message
+    message_id: str | int | None = None
+    channel: str | None = None
+
+
+class Guard:
+    """ASGI middleware: refuse bodies over MAX_BODY_BYTES (413) and add SECURITY_HEADERS."""
+
+    def __init__(self, app):
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            response = JSONResponse({"detail": f"request body over {MAX_BODY_BYTES} bytes"}, 413)
+            return await response(scope, receive, send)
+        seen = 0
+
+        async def counted_receive():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY_BYTES:    # a chunked body with no Content-Length
+                raise HTTPException(413, f"request body over {MAX_BODY_BYTES} bytes")
+            return message
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + self.headers
+            await send(message)
+
+        await self.app(scope, counted_receive, send_with_headers)
+
+
+class GroupCommit:
+    """Stores the corrections of concurrent requests together: one transaction (one
+    disk sync) per batch instead of per request. A request is answered only after the
+    transaction holding its correction has committed."""
+
+    def __init__(self, store: Store, max_batch: int = 256):
+        self.store, self.max_batch = store, max_batch
+        self.queue: asyncio.Queue | None = None
+        self.task: asyncio.Task | None = None
+
+    async def submit(self, item: dict) -> tuple[dict, bool]:
+        if self.task is None or self.task.done():
+            self.queue = asyncio.Queue()
+            self.task = asyncio.create_task(self._run(self.queue))
+        future = asyncio.get_running_loop().create_future()
+        self.queue.put_nowait((item, future))
+        return await future
+
+    async def _run(self, queue: asyncio.Queue) -> None:
+        while True:
+            batch = [await queue.get()]
+            while not queue.empty() and len(batch) < self.max_batch:
+                batch.append(queue.get_nowait())
+            try:
+                results = await run_in_threadpool(self.store.add_corrections,
+                                                  [item for item, _ in batch])
+            except Exception as exc:  # the database is down: fail this batch, keep going
+                log.exception("storing %d corrections failed", len(batch))
+                results = [exc] * len(batch)
+            for (_, future), result in zip(batch, results):
+                if future.done():
+                    continue
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+
+def describe(errors: list[dict]) -> str:
+    """Pydantic errors as one readable line: 'decisions.0.label: Field required; ...'."""
+    return "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ()) if x != 'body') or 'body'}: "
+                     f"{e.get('msg')}" for e in errors)
+
+
+async def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
+    """The JSON body (whatever the Content-Type says) validated against `model`."""
+    raw = await request.body()
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HTTPException(400, f"malformed JSON body: {exc}") from None
+    if not isinstance(data, dict):
+        raise HTTPException(422, "the body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise HTTPException(422, describe(exc.errors())) from None
+
+
+def create_app(store: Store | None = None, *, moderator_tokens: dict[str, str] | None = None,
+               service_tokens: dict[str, str] | None = None, settings: dict | None = None) -> FastAPI:
+    """The app. Tokens default to the environment; `settings` is params.yaml's `feedback:`."""
+    store = store or Store()
+    settings = settings or {}
+    moderators = parse_tokens(os.environ.get(MODERATOR_TOKENS_ENV)) \
+        if moderator_tokens is None else moderator_tokens
+    services = parse_tokens(os.environ.get(SERVICE_TOKENS_ENV)) \
+        if service_tokens is None else service_tokens
+    known = [(token.encode(), Caller(name, False)) for token, name in moderators.items()] + \
+            [(token.encode(), Caller(name, True)) for token, name in services.items()]
+    if not known:
+        log.warning("no tokens in %s or %s: every write will get 401",
+                    MODERATOR_TOKENS_ENV, SERVICE_TOKENS_ENV)
+
+    app = FastAPI(title="chatloop feedback", version="1")
+    app.add_middleware(Guard)
+    app.state.store = store
+    committer = GroupCommit(store)
+
+    async def caller(authorization: str | None = Header(default=None)) -> Caller:
+        scheme, _, presented = (authorization or "").partition(" ")
+        found = None
+        if scheme.lower() == "bearer" and presented:
+            # Compare against every token so the time taken does not reveal which matched.
+            for token, who in known:
+                if hmac.compare_digest(presented.strip().encode(), token):
+                    found = who
+        if found is None:
+            raise HTTPException(401, "missing or invalid bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return found
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_request: Request, exc: RequestValidationError):
+        return JSONResponse({"detail": describe(exc.errors())}, 422)
+
+    @app.exception_handler(FeedbackError)
+    async def refused(_request: Request, exc: FeedbackError):
+        return JSONResponse({"detail": str(exc)}, 409 if isinstance(exc, IdempotencyConflict)
+                            else 422)
+
+    @app.get("/healthz")
+    def healthz():
+        store.ping()
+        return {"status": "ok"}
+
+    @app.post("/v1/decisions", status_code=201, dependencies=[Depends(caller)])
+    async def post_decisions(request: Request):
+        body = await parse_body(request, DecisionsIn)
+        ids = await run_in_threadpool(store.add_decisions,
+                                      [d.model_dump() for d in body.decisions])
+        return {"ids": ids, "stored": len(ids)}
+
+    @app.post("/v1/corrections")
+    async def post_correction(request: Request, who: Caller = Depends(caller),
+                              idempotency_key: str | None = Header(default=None)):
+        body = await parse_body(request, CorrectionIn)
+        moderator = who.name
+        if body.moderator and body.moderator != who.name:
+            if not who.service:
+                raise HTTPException(403, "only a service token may record a correction "
+                                         "for another moderator")
+            moderator = body.moderator
+        row, created = await committer.submit(dict(
+            label=body.label, text=body.text, decision_id=body.decision_id,
+            moderator=moderator, idempotency_key=body.idempotency_key or idempotency_key,
+            platform=body.platform, message_id=body.message_id, channel=body.channel))
+        return JSONResponse(row, 201 if created else 200)
+
+    @app.get("/v1/review")
+    def review(limit: int = Query(50, ge=1, le=500),
+               confident_share: float = Query(settings.get("review_confident_share", 0.1),
+                                              ge=0.0, le=1.0),
+               who: Caller = Depends(caller)):
+        items = store.review_queue(limit, confident_share,
+                                   settings.get("review_confident_min", 0.9))
+        return {"items": items, "moderator": who.name}
+
+    @app.get("/v1/stats")
+    def stats():
+        return store.stats()
+
+    @app.get("/", include_in_schema=False)
+    def console():
+        return FileResponse(STATIC / "console.html", media_type="text/html")
+
+    @app.get("/console.{ext}", include_in_schema=False)
+    def console_asset(ext: str):
+        types = {"js": "text/javascript", "css": "text/css"}
+        if ext not in types:
+            raise HTTPException(404, "not found")
+        return FileResponse(STATIC / f"console.{ext}", media_type=types[ext])
+
+    return app

@@ -1,0 +1,468 @@
+"""The durable feedback store: bot decisions, moderator corrections and DVC exports.
+
+SQLite in WAL mode at `state_dir()/feedback.db` by default; any SQLAlchemy URL (e.g.
+`postgresql+psycopg://...`) through `CHATLOOP_FEEDBACK_DB`. Every write is one transaction,
+so a request either stores everything it carries or nothing. A correction with an
+idempotency key is stored once: repeating the key returns the stored row.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlalchemy import (JSON, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData,
+                        String, Table, Text, UniqueConstraint, create_engine, event, func,
+                        insert, make_url, select, update)
+from sqlalchemy.exc import IntegrityError
+
+from components.config import state_dir
+from components.labels import LABELS, LabelError, check_label
+
+DB_ENV = "CHATLOOP_FEEDBACK_DB"
+SYNC_ENV = "CHATLOOP_FEEDBACK_SQLITE_SYNC"   # FULL (default): every commit reaches the disk
+MAX_TEXT_CHARS = 2000     # a chat message longer than this is not a chat message
+BUSY_TIMEOUT_MS = 30_000
+
+metadata = MetaData()
+decisions = Table(
+    "decisions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(32)), Column("channel", String(200)),
+    Column("message_id", String(200)), Column("user_id", String(200)),
+    Column("text", Text, nullable=False), Column("label", String(16), nullable=False),
+    Column("probs", JSON), Column("confidence", Float, nullable=False),
+    Column("model_name", String(200)), Column("model_version", String(64)),
+    Column("action", String(32)), Column("latency_ms", Float),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("platform", "channel", "message_id", name="uq_decision_message"),
+    Index("ix_decisions_confidence", "confidence"),
+    Index("ix_decisions_message", "platform", "message_id"),
+)
+exports = Table(
+    "exports", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("file", String(300), nullable=False),
+    Column("count", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("git_commit", String(64)),
+    Column("status", String(16), nullable=False),   # see feedback.export.STAGES
+    Column("triggered_at", DateTime(timezone=True)),
+)
+corrections = Table(
+    "corrections", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("decision_id", Integer, ForeignKey("decisions.id"), index=True),
+    Column("text", Text, nullable=False), Column("label", String(16), nullable=False),
+    Column("moderator", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("idempotency_key", String(200), unique=True),
+    Column("exported_in", Integer, ForeignKey("exports.id"), index=True),
+)
+
+
+class FeedbackError(ValueError):
+    """Input the store refuses (unknown label, empty or oversize text, unknown decision)."""
+
+
+class IdempotencyConflict(FeedbackError):
+    """An idempotency key reused with a different payload."""
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO-8601 UTC with a Z; SQLite hands back naive datetimes, which are UTC here."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def default_url() -> str:
+    return os.environ.get(DB_ENV) or f"sqlite:///{state_dir() / 'feedback.db'}"
+
+
+def check_text(text: object, max_chars: int = MAX_TEXT_CHARS) -> str:
+    """A non-empty chat text of at most `max_chars` characters, else FeedbackError."""
+    if not isinstance(text, str) or not text.strip():
+        raise FeedbackError("text must be a non-empty string")
+    if len(text) > max_chars:
+        raise FeedbackError(f"text is {len(text)} characters; the limit is {max_chars}")
+    if "\x00" in text:
+        raise FeedbackError("text must not contain NUL characters")
+    return text
+
+
+def _label(label: object) -> str:
+    try:
+        return check_label(label)
+    except LabelError as exc:
+        raise FeedbackError(str(exc)) from None
+
+
+def _row(row) -> dict:
+    out = dict(row._mapping)
+    for key, value in out.items():
+        if isinstance(value, datetime):
+            out[key] = iso(value)
+    return out
+
+
+class Store:
+    """Decisions, corrections and exports in one SQLAlchemy database."""
+
+    def __init__(self, url: str | None = None, max_text_chars: int = MAX_TEXT_CHARS):
+        self.url = url or default_url()
+        self.max_text_chars = max_text_chars
+        self.sqlite = self.url.startswith("sqlite")
+        kwargs: dict[str, Any] = {}
+        if self.sqlite:
+            database = make_url(self.url).database
+            if database and database != ":memory:" and not database.startswith("file:"):
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000,
+                                      "check_same_thread": False}
+        self.engine = create_engine(self.url, **kwargs)
+        if self.sqlite:
+            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        # One writer at a time inside this process: threads queue on a lock instead of
+        # spinning in SQLite's busy handler; other processes still wait on busy_timeout.
+        self._write_lock = threading.Lock() if self.sqlite else None
+        metadata.create_all(self.engine)
+
+    def ping(self) -> None:
+        """Raise when the database cannot be reached."""
+        with self.engine.connect() as conn:
+            conn.execute(select(1))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite); commits or rolls back whole."""
+        lock = self._write_lock
+        if lock:
+            lock.acquire()
+        try:
+            with self.engine.connect().execution_options(immediate=True) as conn:
+                with conn.begin():
+                    yield conn
+        finally:
+            if lock:
+                lock.release()
+
+    # ------------------------------------------------------------------ decisions
+    def add_decisions(self, rows: list[dict]) -> list[int]:
+        """Store a batch of bot decisions in one transaction; returns their ids in order.
+
+        A decision already stored (same platform, channel and message id) is not stored
+        twice; its existing id is returned, so serving may retry a batch safely.
+        """
+        clean = [self._decision(row, i) for i, row in enumerate(rows)]
+        ids = []
+        with self._write() as conn:
+            for row in clean:
+                existing = None
+                if row.get("message_id") is not None:
+                    existing = conn.execute(select(decisions.c.id).where(
+                        decisions.c.platform == row.get("platform"),
+                        decisions.c.channel == row.get("channel"),
+                        decisions.c.message_id == row["message_id"])).scalar()
+                if existing is None:
+                    existing = conn.execute(insert(decisions).values(**row)).inserted_primary_key[0]
+                ids.append(existing)
+        return ids
+
+    def _decision(self, row: dict, index: int) -> dict:
+        where = f"decision {index}: "
+        try:
+            text = check_text(row.get("text"), self.max_text_chars)
+            label = _label(row.get("label"))
+        except FeedbackError as exc:
+            raise FeedbackError(where + str(exc)) from None
+        confidence = row.get("confidence")
+        if not isinstance(confidence, (int, float)) or isinstance(confidence, bool) \
+                or not 0.0 <= confidence <= 1.0:
+            raise FeedbackError(where + "confidence must be a number between 0 and 1")
+        probs = row.get("probs")
+        if probs is not None and (not isinstance(probs, dict) or set(probs) - set(LABELS)):
+            raise FeedbackError(where + f"probs must map labels ({', '.join(LABELS)}) to numbers")
+        out = {"text": text, "label": label, "confidence": float(confidence), "probs": probs,
+               "created_at": now()}
+        for key in ("platform", "channel", "message_id", "user_id", "model_name",
+                    "model_version", "action"):
+            value = row.get(key)
+            out[key] = None if value is None else str(value)[:200]
+        latency = row.get("latency_ms")
+        out["latency_ms"] = float(latency) if isinstance(latency, (int, float)) else None
+        return out
+
+    def get_decision(self, decision_id: int) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(decisions).where(decisions.c.id == decision_id)).first()
+        return _row(row) if row else None
+
+    def find_decision(self, platform: str, message_id: str, channel: str | None = None) -> dict | None:
+        """The latest decision about a platform message (for chat commands)."""
+        with self.engine.connect() as conn:
+            decision_id = self._decision_for(conn, platform, message_id, channel)
+        return self.get_decision(decision_id) if decision_id is not None else None
+
+    @staticmethod
+    def _decision_for(conn, platform: str, message_id: str, channel: str | None) -> int | None:
+        query = select(decisions.c.id).where(decisions.c.platform == platform,
+                                             decisions.c.message_id == str(message_id))
+        if channel is not None:
+            query = query.where(decisions.c.channel == channel)
+        return conn.execute(query.order_by(decisions.c.id.desc()).limit(1)).scalar()
+
+    # ---------------------------------------------------------------- corrections
+    def add_correction(self, *, label: str, moderator: str, text: str | None = None,
+                       decision_id: int | None = None, idempotency_key: str | None = None,
+                       platform: str | None = None, message_id: str | None = None,
+                       channel: str | None = None) -> tuple[dict, bool]:
+        """Store one correction; returns (row, created).
+
+        The decision corrected is named by `decision_id`, or by the chat message
+        (`platform`, `message_id`, optionally `channel`); its text is the default text.
+        Repeating an idempotency key returns the stored row with created=False; reusing
+        it for a different correction raises IdempotencyConflict.
+        """
+        item = dict(label=label, moderator=moderator, text=text, decision_id=decision_id,
+                    idempotency_key=idempotency_key, platform=platform, message_id=message_id,
+                    channel=channel)
+        result = self.add_corrections([item])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def add_corrections(self, items: list[dict]) -> list[tuple[dict, bool] | FeedbackError]:
+        """Store many corrections in one transaction (one disk sync: group commit).
+
+        Each item holds add_correction's keyword arguments and gets its own savepoint, so
+        a refused item changes nothing and does not affect the others. Returns, per item,
+        (row, created) or the FeedbackError that refused it.
+        """
+        results: list = [None] * len(items)
+        todo = []
+        for i, item in enumerate(items):
+            try:
+                todo.append((i, self._correction(**item)))
+            except FeedbackError as exc:
+                results[i] = exc
+        if not todo:
+            return results
+        with self._write() as conn:
+            for i, values in todo:
+                try:
+                    with conn.begin_nested():
+                        results[i] = self._insert_correction(conn, values)
+                except FeedbackError as exc:
+                    results[i] = exc
+                except IntegrityError:
+                    # Another process stored the same key between our read and insert.
+                    stored = self._by_key(conn, values["idempotency_key"]) \
+                        if values["idempotency_key"] is not None else None
+                    if stored is None:
+                        raise
+                    try:
+                        results[i] = self._same(stored, values), False
+                    except FeedbackError as exc:
+                        results[i] = exc
+        return results
+
+    def _correction(self, *, label: str, moderator: str, text: str | None = None,
+                    decision_id: int | None = None, idempotency_key: str | None = None,
+                    platform: str | None = None, message_id: str | None = None,
+                    channel: str | None = None) -> dict:
+        """Validated column values for a correction (the text may still come from the
+        decision, which may be named by id or by its platform message id)."""
+        label = _label(label)
+        if message_id is not None and not platform:
+            raise FeedbackError("'message_id' needs 'platform'")
+        if text is not None:
+            text = check_text(text, self.max_text_chars)
+        elif decision_id is None and message_id is None:
+            raise FeedbackError("a correction needs 'text', 'decision_id' or 'message_id'")
+        if not moderator or not isinstance(moderator, str):
+            raise FeedbackError("a correction needs a moderator name")
+        if idempotency_key is not None and (not isinstance(idempotency_key, str)
+                                            or not 0 < len(idempotency_key) <= 200):
+            raise FeedbackError("idempotency_key must be a string of 1 to 200 characters")
+        return {"decision_id": decision_id, "text": text, "label": label,
+                "moderator": moderator[:200], "idempotency_key": idempotency_key,
+                "message": (platform, str(message_id), channel) if message_id is not None
+                and decision_id is None else None}
+
+    def _insert_correction(self, conn, values: dict) -> tuple[dict, bool]:
+        values = dict(values)
+        message = values.pop("message")
+        if message:
+            platform, message_id, channel = message
+            values["decision_id"] = self._decision_for(conn, platform, message_id, channel)
+            if values["decision_id"] is None:
+                raise FeedbackError(f"no decision for {platform} message {message_id}")
+        if values["idempotency_key"] is not None:
+            stored = self._by_key(conn, values["idempotency_key"])
+            if stored:
+                return self._same(stored, values), False
+        values["created_at"] = now()
+        if values["decision_id"] is not None:
+            decision_text = conn.execute(select(decisions.c.text).where(
+                decisions.c.id == values["decision_id"])).scalar()
+            if decision_text is None:
+                raise FeedbackError(f"decision {values['decision_id']} not found")
+            if values["text"] is None:
+                values["text"] = decision_text
+        row = conn.execute(insert(corrections).values(**values)
+                           .returning(*corrections.c)).first()
+        return _row(row), True
+
+    @staticmethod
+    def _by_key(conn, key: str) -> dict | None:
+        row = conn.execute(select(corrections).where(corrections.c.idempotency_key == key)).first()
+        return _row(row) if row else None
+
+    @staticmethod
+    def _same(stored: dict, values: dict) -> dict:
+        if stored["label"] != values["label"] or values["decision_id"] not in (
+                None, stored["decision_id"]) \
+                or (values["text"] is not None and stored["text"] != values["text"]):
+            raise IdempotencyConflict(
+                f"idempotency key {stored['idempotency_key']!r} was already used for "
+                f"correction {stored['id']} with a different payload")
+        return stored
+
+    def corrections(self, **where: Any) -> list[dict]:
+        """All corrections (optionally filtered by column values), oldest first."""
+        query = select(corrections).order_by(corrections.c.id)
+        for key, value in where.items():
+            query = query.where(corrections.c[key] == value)
+        with self.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(query)]
+
+    # --------------------------------------------------------------------- review
+    def review_queue(self, limit: int = 50, confident_share: float = 0.1,
+                     confident_min: float = 0.9) -> list[dict]:
+        """Uncorrected decisions, least confident first, with a random `confident_share`
+        of confident ones (confidence >= confident_min) spread through the list as audits."""
+        n_audit = int(round(limit * confident_share))
+        uncorrected = ~select(corrections.c.id).where(
+            corrections.c.decision_id == decisions.c.id).exists()
+        with self.engine.connect() as conn:
+            audit = [dict(_row(r), sample="audit") for r in conn.execute(
+                select(decisions).where(uncorrected, decisions.c.confidence >= confident_min)
+                .order_by(func.random()).limit(n_audit))] if n_audit else []
+            seen = [r["id"] for r in audit]
+            query = select(decisions).where(uncorrected).order_by(decisions.c.confidence,
+                                                                  decisions.c.id)
+            if seen:
+                query = query.where(decisions.c.id.notin_(seen))
+            uncertain = [dict(_row(r), sample="uncertain")
+                         for r in conn.execute(query.limit(limit - len(audit)))]
+        # Spread the audits evenly so a moderator who reviews only the top still sees some.
+        out = list(uncertain)
+        step = max(1, len(out) // (len(audit) + 1)) if audit else 0
+        for i, row in enumerate(audit):
+            out.insert(min(len(out), (i + 1) * step + i), row)
+        return out
+
+    def stats(self) -> dict:
+        """Counts for monitoring: decisions per label, corrections, agreement, exports."""
+        with self.engine.connect() as conn:
+            by_label = dict(conn.execute(select(decisions.c.label, func.count())
+                                         .group_by(decisions.c.label)).all())
+            corr_by_label = dict(conn.execute(select(corrections.c.label, func.count())
+                                              .group_by(corrections.c.label)).all())
+            unexported = conn.execute(select(func.count()).select_from(corrections)
+                                      .where(corrections.c.exported_in.is_(None))).scalar()
+            reviewed, agreed = conn.execute(
+                select(func.count(), func.sum((corrections.c.label == decisions.c.label)
+                                              .cast(Integer)))
+                .select_from(corrections.join(decisions))).one()
+            last = conn.execute(select(exports).order_by(exports.c.id.desc()).limit(1)).first()
+        return {
+            "decisions": sum(by_label.values()), "decisions_by_label": by_label,
+            "corrections": sum(corr_by_label.values()), "corrections_by_label": corr_by_label,
+            "unexported": unexported, "reviewed_decisions": reviewed,
+            "agreement": round((agreed or 0) / reviewed, 4) if reviewed else None,
+            "last_export": _row(last) if last else None,
+        }
+
+    # -------------------------------------------------------------------- exports
+    def open_export(self, file: str) -> dict | None:
+        """Claim every unexported correction for a new export (status `pending`), in one
+        transaction. None when there is nothing to export."""
+        unexported = corrections.c.exported_in.is_(None)
+        with self._write() as conn:
+            if not conn.execute(select(corrections.c.id).where(unexported).limit(1)).first():
+                return None
+            export_id = conn.execute(insert(exports).values(
+                file=file, count=0, created_at=now(), status="pending")).inserted_primary_key[0]
+            count = conn.execute(update(corrections).where(unexported)
+                                 .values(exported_in=export_id)).rowcount
+            conn.execute(update(exports).where(exports.c.id == export_id).values(count=count))
+            return _row(conn.execute(select(exports).where(exports.c.id == export_id)).first())
+
+    def exports(self, unfinished: bool = False) -> list[dict]:
+        query = select(exports).order_by(exports.c.id)
+        if unfinished:
+            query = query.where(exports.c.status != "done")
+        with self.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(query)]
+
+    def export_rows(self, export_id: int) -> list[dict]:
+        """The corrections claimed by an export, with the decision's model version."""
+        query = (select(corrections, decisions.c.model_version, decisions.c.platform)
+                 .select_from(corrections.outerjoin(decisions))
+                 .where(corrections.c.exported_in == export_id).order_by(corrections.c.id))
+        with self.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(query)]
+
+    def set_export(self, export_id: int, **values: Any) -> None:
+        with self._write() as conn:
+            conn.execute(update(exports).where(exports.c.id == export_id).values(**values))
+
+    def untriggered(self) -> tuple[list[int], int]:
+        """Finished exports not yet followed by a pipeline run: (ids, corrections in them)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(exports.c.id, exports.c.count).where(
+                exports.c.status == "done", exports.c.triggered_at.is_(None))).all()
+        return [r.id for r in rows], sum(r.count for r in rows)
+
+    def mark_triggered(self, export_ids: list[int]) -> None:
+        with self._write() as conn:
+            conn.execute(update(exports).where(exports.c.id.in_(export_ids))
+                         .values(triggered_at=now()))
+
+
+def _sqlite_connect(dbapi_conn, _record) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN itself (the pysqlite recipe), and make the
+    # file durable: WAL, fsync on commit (FULL unless
+    # CHATLOOP_FEEDBACK_SQLITE_SYNC says otherwise), wait for other writers instead of failing.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    sync = os.environ.get(SYNC_ENV, "FULL").upper()
+    if sync not in ("FULL", "NORMAL", "EXTRA"):
+        raise FeedbackError(f"{SYNC_ENV} must be FULL, EXTRA or NORMAL, not {sync!r}")
+    cursor.execute(f"PRAGMA synchronous={sync}")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin(conn) -> None:
+    # BEGIN IMMEDIATE takes the write lock up front, so a read-then-write transaction
+    # never fails half-way with SQLITE_BUSY.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("immediate")
+                         else "BEGIN")

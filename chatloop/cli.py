@@ -34,7 +34,7 @@ def _load_params(args):
 def cmd_pipeline_run(args) -> int:
     from pipelines.local_run import run_local
     params = _load_params(args)
-    return run_local(params, data=args.data, rev=args.rev, workdir=args.workdir)
+    return run_local(params, data=args.data, rev=args.rev, workdir=args.workdir, repo=args.repo)
 
 
 def cmd_pipeline_compile(args) -> int:
@@ -114,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = psub.add_parser("run", help="run the pipeline locally through kfp.local")
     _params_args(p)
     p.add_argument("--data", help="a JSONL file or folder to train on (default: params data.sources)")
-    p.add_argument("--rev", help="read the data at this git/DVC revision")
+    p.add_argument("--rev", help="read the data at this git/DVC revision (with DVC-tracked data pulled from the remote)")
+    p.add_argument("--repo", help="the git+DVC repository (path or URL) --rev refers to (default: this project)")
     p.add_argument("--workdir", help="where kfp.local keeps artifacts (default: .chatloop/kfp)")
     p.set_defaults(func=cmd_pipeline_run)
     p = psub.add_parser("compile", help="compile the pipeline to KFP IR YAML")

@@ -53,6 +53,18 @@ class _Files:
             return sorted(str(p) for p in path.rglob("*.jsonl"))
         return [str(path)]
 
+    def exists(self, source: str) -> bool:
+        if self.fs is not None:
+            return self.fs.exists(source)
+        return (Path(source) if Path(source).is_absolute() else self.root / source).exists()
+
+    def read_text(self, path: str) -> str | None:
+        """A small file's text (e.g. a .dvc pointer), or None when it does not exist."""
+        if self.fs is not None:
+            return self.fs.read_text(path) if self.fs.exists(path) else None
+        full = Path(path) if Path(path).is_absolute() else self.root / path
+        return full.read_text(encoding="utf-8") if full.exists() else None
+
     def lines(self, path: str) -> Iterator[str]:
         if self.fs is not None:
             with self.fs.open(path, "r", encoding="utf-8") as fh:
@@ -96,23 +108,22 @@ def _chat_row(path: str, lineno: int, row: dict) -> dict:
 
 
 # --------------------------------------------------------------------- versioning
-def data_version(sources: Iterable[str], content_sha256: str, rev: str | None) -> dict:
-    """Git revision, DVC hashes of the sources' .dvc pointers, and a content hash."""
+def data_version(files: "_Files", sources: Iterable[str], content_sha256: str,
+                 rev: str | None) -> dict:
+    """Git commit of the data, DVC hashes of the sources' .dvc pointers, and a content hash."""
+    import yaml
     dvc_hashes = {}
     for source in sources:
-        pointer = (ROOT / source).with_name(Path(source).name + ".dvc")
-        if pointer.exists():
-            import yaml
-            outs = (yaml.safe_load(pointer.read_text()) or {}).get("outs") or [{}]
+        pointer = files.read_text(source.rstrip("/") + ".dvc")
+        if pointer:
+            outs = (yaml.safe_load(pointer) or {}).get("outs") or [{}]
             dvc_hashes[source] = outs[0].get("md5")
-    git_rev = rev
-    if git_rev is None:
-        try:
-            git_rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], check=True,
-                                     capture_output=True, text=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            git_rev = "unknown"
-    return {"git_rev": git_rev, "dvc": dvc_hashes, "content_sha256": content_sha256}
+    try:
+        git_rev = subprocess.run(["git", "-C", str(files.root), "rev-parse", rev or "HEAD"],
+                                 check=True, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        git_rev = rev or "unknown"
+    return {"git_rev": git_rev, "rev": rev, "dvc": dvc_hashes, "content_sha256": content_sha256}
 
 
 # -------------------------------------------------------------------------- split
@@ -143,6 +154,19 @@ def stratified_split(rows: list[dict], test_size: float, seed: int) -> tuple[lis
     return train, test
 
 
+def cap_groups(rows: list[dict], max_rows: int, seed: int) -> list[dict]:
+    """At most `max_rows` rows of each (source, label) group, drawn at random with `seed`;
+    keeps a big source (3i4k) from drowning the others and bounds training time."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[row["source"], row["label"]].append(row)
+    rng, kept = random.Random(seed), []
+    for key in sorted(groups):
+        group = groups[key]
+        kept += group if len(group) <= max_rows else rng.sample(group, max_rows)
+    return kept
+
+
 def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
@@ -154,11 +178,13 @@ def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
 # --------------------------------------------------------------------------- main
 def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | None = None,
            test_size: float = 0.2, seed: int = 13, max_answers: int = 2000,
-           repo: str | None = None, rev: str | None = None) -> dict:
+           max_per_source_label: int = 0, repo: str | None = None, rev: str | None = None) -> dict:
     """Read `sources` (+ `feedback` corrections), dedupe, split, write the splits to `out_dir`.
 
-    Returns a summary with counts and the data version; writes train/test chat splits,
-    answer splits and data_version.json. Nothing is written when the input is bad.
+    `max_per_source_label` (0: no cap) caps each (source, label) group before the split;
+    feedback corrections are never dropped. Returns a summary with counts and the data
+    version; writes train/test chat splits, answer splits and data_version.json. Nothing is
+    written when the input is bad.
     """
     if not sources:
         raise IngestError("no data sources given")
@@ -190,30 +216,35 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
         merged.append(row)
 
     corrected = 0
-    if feedback:
-        feedback_path = Path(feedback) if Path(feedback).is_absolute() else ROOT / feedback
-        if rev or repo or feedback_path.exists():
-            index = {row["text"]: row for row in merged}
-            for path, lineno, row in read_rows(files, [feedback], hasher):
-                fix = _chat_row(path, lineno, row)
-                if not fix["text"]:
-                    raise IngestError(f"{path}:{lineno}: a correction needs a non-empty 'text'")
-                if fix["text"] in index:
-                    index[fix["text"]]["label"] = fix["label"]
-                    index[fix["text"]]["corrected"] = True
-                else:
-                    fix.update(source="feedback", corrected=True)
-                    index[fix["text"]] = fix
-                    merged.append(fix)
-                corrected += 1
+    if feedback and files.exists(feedback):
+        index = {row["text"]: row for row in merged}
+        for path, lineno, row in read_rows(files, [feedback], hasher):
+            fix = _chat_row(path, lineno, row)
+            if not fix["text"]:
+                raise IngestError(f"{path}:{lineno}: a correction needs a non-empty 'text'")
+            if fix["text"] in index:
+                index[fix["text"]]["label"] = fix["label"]
+                index[fix["text"]]["corrected"] = True
+            else:
+                fix.update(source="feedback", corrected=True)
+                index[fix["text"]] = fix
+                merged.append(fix)
+            corrected += 1
 
-    train, test = stratified_split(merged, test_size, seed)
+    # Moderator corrections are the loop's most valuable signal: never capped, always trained on.
+    fixed = [r for r in merged if r.get("corrected")]
+    rest = [r for r in merged if not r.get("corrected")]
+    if max_per_source_label:
+        rest = cap_groups(rest, max_per_source_label, seed)
+    merged = rest + fixed
+    train, test = stratified_split(rest, test_size, seed)
+    train += fixed
     qa = sorted(answers.values(), key=lambda r: (r["card"], r["question"]))
     random.Random(seed).shuffle(qa)
     n_qa_test = round(len(qa) * test_size) if len(qa) > 4 else 0
     qa_test, qa_train = qa[:n_qa_test], qa[n_qa_test:][:max_answers]
 
-    version = data_version(sources + ([feedback] if feedback else []), hasher.hexdigest(), rev)
+    version = data_version(files, sources + ([feedback] if feedback else []), hasher.hexdigest(), rev)
     summary = {
         "rows": len(merged), "train": len(train), "test": len(test),
         "answers_train": len(qa_train), "answers_test": len(qa_test),
@@ -238,4 +269,6 @@ def ingest_step(params: dict, out_dir: str, data: str = "", rev: str = "", repo:
     sources = [data] if data else list(d["sources"])
     return ingest(sources, out_dir, feedback=d.get("feedback"),
                   test_size=float(d["test_size"]), seed=int(d["seed"]),
-                  max_answers=int(d["max_answers"]), repo=repo or None, rev=rev or None)
+                  max_answers=int(d["max_answers"]),
+                  max_per_source_label=int(d.get("max_per_source_label") or 0),
+                  repo=repo or None, rev=rev or None)

@@ -86,7 +86,7 @@ def _summary(log: StepLog) -> str:
 
 
 def run_local(params: dict, data: str | None = None, rev: str | None = None,
-              workdir: str | None = None) -> int:
+              workdir: str | None = None, repo: str | None = None) -> int:
     """Run ingest -> validate -> train -> evaluate -> register; 0 when every step passed."""
     from kfp import local
 
@@ -96,6 +96,8 @@ def run_local(params: dict, data: str | None = None, rev: str | None = None,
     to_struct(params)
     if data and not rev and Path(data).exists():
         data = str(Path(data).resolve())  # relative to where the command runs
+    if repo and Path(repo).exists():
+        repo = str(Path(repo).resolve())
     root = Path(workdir).resolve() if workdir else state_dir() / "kfp"
     root.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri()
@@ -115,7 +117,8 @@ def run_local(params: dict, data: str | None = None, rev: str | None = None,
           flush=True)
     try:
         with contextlib.redirect_stdout(log):
-            result = pipeline(params=params, data=data or "", rev=rev or "").output
+            result = pipeline(params=params, data=data or "", rev=rev or "",
+                              repo=repo or "").output
     except RuntimeError as exc:
         if "finished with status" not in str(exc):
             raise

@@ -1,0 +1,1 @@
+"""The live chat bot: sources, micro-batcher, rules + model, actions, answers, decision log, API."""

@@ -57,6 +57,8 @@ def test_corrections_override_labels_and_duplicates_resolve_by_priority(tmp_path
     assert every["toxic 메시지 1"] == "normal"
     assert every["새로운 정정 메시지"] == "question"
     assert len(every) == 121
+    train = (tmp_path / "out" / "train.jsonl").read_text()
+    assert "toxic 메시지 1" in train and "새로운 정정 메시지" in train  # corrections always train
 
 
 def test_split_is_stratified_and_disjoint(tmp_path):

@@ -1,0 +1,127 @@
+"""Serving throughput and decision latency, against the notebook's way of classifying.
+
+    python bench/serving.py --model PATH_OR_URI [--seconds 10] [--baseline-messages 8]
+
+PATH_OR_URI is a trained chatloop model directory (e.g. the `model` output of
+`chatloop pipeline run`, under .chatloop/kfp/...) or models:/chatloop@champion. To make one:
+`chatloop pipeline run` (the tiny default model), then pass its model directory.
+
+The bot (rules + micro-batched label scoring) replays chat from data/sample/chat.jsonl at
+50, 200 and 1,000 msg/s and as fast as possible, as a live source would deliver it (no
+backpressure: overload drops are counted). Latency is arrival -> decision per message.
+The baseline is a transformers `text-generation` pipeline called once per message with
+sampling and max_new_tokens=256 on the same merged model, in the same run. Prints figures;
+asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def sample_texts(n: int) -> list[str]:
+    rows = [json.loads(line)["text"] for line in open(ROOT / "data/sample/chat.jsonl", encoding="utf-8")]
+    return [rows[i % len(rows)] for i in range(n)]
+
+
+def run_bot(host, params, texts: list[str], rate: float | None) -> dict:
+    """Replay `texts` at `rate` msg/s (None: full speed) through the bot; figures."""
+    from serving.actions import Actions
+    from serving.answers import Answerer
+    from serving.bot import Bot
+    from serving.decisions import DecisionLog
+    from serving.sources.replay import ReplaySource
+
+    with tempfile.TemporaryDirectory() as tmp:
+        chat, out = Path(tmp) / "chat.jsonl", Path(tmp) / "out.jsonl"
+        chat.write_text("".join(json.dumps({"text": t, "user_id": f"u{i % 50}"}, ensure_ascii=False)
+                                + "\n" for i, t in enumerate(texts)), encoding="utf-8")
+        source = ReplaySource(chat, rate=rate)
+        bot = Bot(source, host, params, answerer=Answerer(params["answer"]), actions=Actions(),
+                  decisions=DecisionLog(url="", out_path=out, spool_path=Path(tmp) / "spool"),
+                  wait_when_full=rate is None)
+        start = time.perf_counter()
+        asyncio.run(bot.run())
+        wall = time.perf_counter() - start
+        latency = [json.loads(line)["latency_ms"] for line in out.read_text(encoding="utf-8").splitlines()]
+    return {"messages": len(latency), "wall_s": wall, "msgs_per_s": len(latency) / wall,
+            "p50_ms": float(np.percentile(latency, 50)), "p99_ms": float(np.percentile(latency, 99)),
+            "dropped": sum(bot.batcher.drops.values())}
+
+
+def run_baseline(model, texts: list[str]) -> dict:
+    """The notebook way: one text-generation call per message, sampling, 256 new tokens."""
+    from transformers import pipeline
+
+    from components.labels import LABELS, classify_messages, render_prompt
+    pipe = pipeline("text-generation", model=model.model, tokenizer=model.tokenizer, device=model.device)
+    latency, labels = [], []
+    start = time.perf_counter()
+    for text in texts:
+        t0 = time.perf_counter()
+        out = pipe(render_prompt(model.tokenizer, classify_messages(text)), do_sample=True,
+                   max_new_tokens=256, return_full_text=False)[0]["generated_text"]
+        latency.append((time.perf_counter() - t0) * 1000)
+        found = re.search("|".join(LABELS), out)
+        labels.append(found.group() if found else "?")
+    wall = time.perf_counter() - start
+    return {"messages": len(texts), "wall_s": wall, "msgs_per_s": len(texts) / wall,
+            "p50_ms": float(np.percentile(latency, 50)), "p99_ms": float(np.percentile(latency, 99)),
+            "dropped": 0}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True, help="chatloop model dir or models:/ URI")
+    parser.add_argument("--seconds", type=float, default=10, help="replay length per paced rate")
+    parser.add_argument("--full-messages", type=int, default=3000)
+    parser.add_argument("--rates", default="50,200,1000")
+    parser.add_argument("--baseline-messages", type=int, default=8)
+    parser.add_argument("--device")
+    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
+    args = parser.parse_args(argv)
+
+    import torch
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    from components.config import load_params
+    from serving.model_host import ModelHost
+
+    params = load_params()["serving"]
+    host = ModelHost(args.model, poll_seconds=3600, device=args.device)
+    host.load()
+    model, version = host.current()
+    print(f"model {host.name} version {version} on {model.device}; torch threads "
+          f"{torch.get_num_threads()}; cpus {os.cpu_count()}; batch_size {params['batch_size']} "
+          f"batch_ms {params['batch_ms']}")
+    run_bot(host, params, sample_texts(64), None)  # warm-up
+    rows = []
+    for rate in [float(r) for r in args.rates.split(",")]:
+        rows.append((f"bot @ {rate:g} msg/s", run_bot(host, params,
+                                                      sample_texts(int(rate * args.seconds)), rate)))
+    rows.append(("bot @ full speed", run_bot(host, params, sample_texts(args.full_messages), None)))
+    rows.append(("baseline text-generation", run_baseline(model, sample_texts(args.baseline_messages))))
+    print(f"{'run':<28}{'msgs':>7}{'msgs/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'dropped':>9}")
+    for name, r in rows:
+        print(f"{name:<28}{r['messages']:>7}{r['msgs_per_s']:>10.1f}{r['p50_ms']:>10.1f}"
+              f"{r['p99_ms']:>10.1f}{r['dropped']:>9}")
+    full, base = rows[-2][1], rows[-1][1]
+    print(f"full-speed throughput vs baseline: {full['msgs_per_s'] / base['msgs_per_s']:.0f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

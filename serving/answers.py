@@ -1,0 +1,151 @@
+"""Answers to viewers' questions: the channel's FAQ first, else the model.
+
+FAQ file (YAML), a list of entries:
+
+    - questions: ["방송 몇 시까지 해요?", "언제까지 방송해요?"]
+      answer: "보통 새벽 1시까지 해요!"
+
+A question matches the entry whose closest variant has the highest character n-gram
+cosine similarity (1- to 3-grams of the text without spaces or punctuation), if that is
+at least `faq_threshold`. Otherwise the model answers from the channel card and the last
+few chat lines. Policy (params.yaml `serving.answer`): only messages labelled `question`
+are answered (never toxic or spam); the same question (or FAQ entry) once per
+`repeat_window_s` per channel; at most `per_minute` answers per channel; answers are cut
+to `max_chars`.
+"""
+from __future__ import annotations
+
+import collections
+import math
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from components.labels import normalize_text
+
+
+class FAQError(ValueError):
+    """A FAQ file that cannot be used; names the entry."""
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\W_]+", "", normalize_text(text).lower())
+
+
+def ngrams(text: str) -> collections.Counter:
+    key = _key(text)
+    return collections.Counter(key[i:i + n] for n in (1, 2, 3) for i in range(len(key) - n + 1))
+
+
+def cosine(a: collections.Counter, b: collections.Counter) -> float:
+    dot = sum(v * b[k] for k, v in a.items() if k in b)
+    norm = math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+    return dot / norm if norm else 0.0
+
+
+@dataclass
+class FAQEntry:
+    questions: list[str]
+    answer: str
+
+
+def load_faq(path: str | Path) -> list[FAQEntry]:
+    """Entries of a FAQ YAML file; raises FAQError naming the bad entry."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FAQError(f"cannot read FAQ file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise FAQError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, list):
+        raise FAQError(f"{path}: expected a list of {{questions: [...], answer: ...}} entries")
+    out = []
+    for i, entry in enumerate(data):
+        questions = entry.get("questions") if isinstance(entry, dict) else None
+        answer = entry.get("answer") if isinstance(entry, dict) else None
+        if (not isinstance(questions, list) or not questions
+                or not all(isinstance(q, str) and q.strip() for q in questions)):
+            raise FAQError(f"{path}: entry {i}: 'questions' must be a non-empty list of strings")
+        if not isinstance(answer, str) or not answer.strip():
+            raise FAQError(f"{path}: entry {i}: 'answer' must be a non-empty string")
+        out.append(FAQEntry(questions, answer.strip()))
+    return out
+
+
+class FAQ:
+    def __init__(self, entries: list[FAQEntry], threshold: float):
+        self.entries, self.threshold = entries, threshold
+        self._index = [(i, ngrams(q)) for i, e in enumerate(entries) for q in e.questions]
+
+    def match(self, question: str) -> tuple[int, str] | None:
+        """(entry index, answer) of the best entry above the threshold, or None."""
+        grams = ngrams(question)
+        best = max(((cosine(grams, g), i) for i, g in self._index), default=(0.0, -1))
+        if best[0] < self.threshold:
+            return None
+        return best[1], self.entries[best[1]].answer
+
+
+def cap(text: str, max_chars: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= max_chars else text[:max_chars - 1].rstrip() + "…"
+
+
+@dataclass
+class Plan:
+    """What to do about one message: `source` is faq, model or None (with `reason`)."""
+
+    source: str | None
+    answer: str | None = None
+    reason: str = ""
+
+
+class Answerer:
+    """Decides which questions get answers and keeps each channel's recent chat."""
+
+    def __init__(self, params: dict, faq: list[FAQEntry] = (), card: str = "",
+                 clock=time.monotonic):
+        self.p, self.card, self.clock = params, card, clock
+        self.faq = FAQ(list(faq), params["faq_threshold"])
+        self.recent: dict[str, collections.deque] = {}
+        self.answered: dict[str, dict[str, float]] = {}   # channel -> key -> time
+        self.sent: dict[str, collections.deque] = {}      # channel -> answer times
+
+    def remember(self, channel: str, text: str) -> None:
+        """Add a chat line (normal or question) to the channel's recent lines."""
+        self.recent.setdefault(channel, collections.deque(maxlen=self.p["recent_lines"])).append(text)
+
+    def recent_lines(self, channel: str) -> list[str]:
+        return list(self.recent.get(channel, ()))
+
+    def plan(self, channel: str, text: str, label: str) -> Plan:
+        """Whether and how to answer; FAQ answers come back filled in."""
+        if label != "question":
+            return Plan(None, reason="" if label == "normal" else f"never answer {label}")
+        now = self.clock()
+        match = self.faq.match(text)
+        key = f"faq:{match[0]}" if match else _key(text)
+        seen = self.answered.setdefault(channel, {})
+        for old in [k for k, t in seen.items() if t < now - self.p["repeat_window_s"]]:
+            del seen[old]
+        if key in seen:
+            return Plan(None, reason="repeat")
+        sent = self.sent.setdefault(channel, collections.deque())
+        while sent and sent[0] < now - 60:
+            sent.popleft()
+        if len(sent) >= self.p["per_minute"]:
+            return Plan(None, reason="rate_limited")
+        seen[key] = now
+        sent.append(now)
+        if match:
+            return Plan("faq", cap(match[1], self.p["max_chars"]))
+        return Plan("model")
+
+    def model_answer(self, model, text: str, channel: str) -> str:
+        """The model's answer (blocking; run it in a worker thread), capped."""
+        answer = model.answer(text, card=self.card, recent=self.recent_lines(channel)[:-1],
+                              max_new_tokens=self.p["max_new_tokens"])
+        return cap(answer, self.p["max_chars"])

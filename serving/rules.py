@@ -1,0 +1,136 @@
+"""The rules layer before the model: evasion normalisation and cheap spam evidence.
+
+THE RULE (one, applied to every message; weights in params.yaml `serving.rules`):
+each piece of evidence e that fires has a weight w_e in [0, 1]. Spam evidence (links,
+messenger ids, phone numbers, gambling/loan words, floods, copy-paste repetition, spam
+words hidden by a disguise) and toxic evidence (swear words hidden by a disguise) are
+merged with the model's probability by noisy-OR:
+
+    p'(spam)  = 1 - (1 - p(spam))  * prod(1 - w_e for spam evidence)
+    p'(toxic) = 1 - (1 - p(toxic)) * prod(1 - w_e for toxic evidence)
+
+the other labels share what is left in their original proportions, and the label is the
+argmax (ties broken by components.labels.PRIORITY). No evidence = the model's answer.
+"""
+from __future__ import annotations
+
+import collections
+import re
+import time
+from dataclasses import dataclass, field
+
+from components.labels import LABELS, PRIORITY
+from components.normalize import SPAM_WORDS, TOXIC_WORDS, deobfuscate
+from serving.message import ChatMessage
+
+SHORTENERS = ("bit.ly", "me2.do", "han.gl", "vo.la", "url.kr", "t.ly", "is.gd", "tinyurl.com",
+              "goo.gl", "buly.kr", "cutt.ly", "naver.me", "shorturl.at")
+TLDS = "com|net|org|kr|io|ly|gl|gd|do|me|shop|co|xyz|top|site|info|biz|link|click|cc|tv|app"
+LINK = re.compile(rf"(https?://|www\.)\S+|\b[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)*\.({TLDS})\b(/\S*)?",
+                  re.IGNORECASE)
+SPACED_SHORTENER = re.compile("|".join(re.escape(d) for d in SHORTENERS), re.IGNORECASE)
+MESSENGER = re.compile(r"(카카오톡|오픈카톡|카톡|텔레그램|텔레|텔ㄹ|라인|kakao|telegram|line)"
+                       r"(\s*(id|아이디|[:：@]))*\s*[A-Za-z0-9_.]{3,}", re.IGNORECASE)
+PHONE = re.compile(r"(?<!\d)0(1[016789]|[2-6]\d|70|50\d?)[-. ]?\d{3,4}[-. ]?\d{4}(?!\d)")
+SPAM_TERMS = ("토토", "카지노", "바카라", "슬롯", "먹튀", "첫충", "매충", "환전", "리딩방", "대출",
+              "현금화")
+MIN_REPEAT_CHARS = 10
+REPEATED_UNIT = re.compile(r"^(.{4,}?)\1{2,}.{0,4}$")
+
+
+@dataclass
+class Evidence:
+    """What the rules saw in one message."""
+
+    text: str                                          # deobfuscated text (the model's input)
+    spam: dict[str, float] = field(default_factory=dict)   # reason -> weight
+    toxic: dict[str, float] = field(default_factory=dict)
+
+    def reasons(self) -> list[str]:
+        return sorted(self.spam) + sorted(self.toxic)
+
+
+def noisy_or(p: float, weights) -> float:
+    keep = 1.0 - p
+    for w in weights:
+        keep *= 1.0 - w
+    return 1.0 - keep
+
+
+def combine(probs: dict[str, float], evidence: Evidence) -> tuple[str, dict[str, float]]:
+    """(label, adjusted probabilities): the documented rule in this module's docstring."""
+    boosted = {"spam": noisy_or(probs.get("spam", 0.0), evidence.spam.values()),
+               "toxic": noisy_or(probs.get("toxic", 0.0), evidence.toxic.values())}
+    rest = [label for label in LABELS if label not in boosted]
+    left = 1.0 - sum(boosted.values())
+    if left < 0:
+        total = sum(boosted.values())
+        out = {label: boosted.get(label, 0.0) / total for label in LABELS}
+    else:
+        mass = sum(probs.get(label, 0.0) for label in rest)
+        out = {label: boosted[label] if label in boosted else
+               (left * probs.get(label, 0.0) / mass if mass > 0 else left / len(rest))
+               for label in LABELS}
+    label = max(LABELS, key=lambda lb: (out[lb], -PRIORITY.index(lb)))
+    return label, out
+
+
+class Rules:
+    """Per-message evidence plus per-user and per-channel history over a sliding window."""
+
+    def __init__(self, params: dict, clock=time.monotonic):
+        self.p = params
+        self.clock = clock
+        self.user_history: dict[tuple, collections.deque] = {}
+        self.channel_history: dict[str, collections.deque] = {}
+        self._seen = 0
+
+    def inspect(self, message: ChatMessage) -> Evidence:
+        deob = deobfuscate(message.text)
+        ev = Evidence(deob.text)
+        w = self.p
+        text = deob.text
+        spaceless = re.sub(r"\s+", "", text)
+        if LINK.search(text) or SPACED_SHORTENER.search(spaceless):
+            ev.spam["link"] = w["link"]
+        if MESSENGER.search(text):
+            ev.spam["messenger"] = w["messenger"]
+        if PHONE.search(text):
+            ev.spam["phone"] = w["phone"]
+        if any(term in spaceless for term in SPAM_TERMS):
+            ev.spam["spam_word"] = w["spam_word"]
+        if deob.revealed & set(SPAM_WORDS):
+            ev.spam["evasion"] = w["evasion_spam"]
+        if deob.revealed & set(TOXIC_WORDS):
+            ev.toxic["evasion"] = w["evasion_toxic"]
+        tokens = text.split()
+        if tokens and collections.Counter(tokens).most_common(1)[0][1] >= w["flood_tokens"]:
+            ev.spam["flood"] = w["flood"]
+        if REPEATED_UNIT.match(spaceless):
+            ev.spam["repeat"] = w["repeat"]
+        self._history(message, spaceless.lower(), ev)
+        return ev
+
+    def _history(self, message: ChatMessage, key: str, ev: Evidence) -> None:
+        now, window = self.clock(), self.p["window_s"]
+        user = self.user_history.setdefault((message.channel, message.user_id),
+                                            collections.deque(maxlen=200))
+        chan = self.channel_history.setdefault(message.channel, collections.deque(maxlen=5000))
+        for history in (user, chan):
+            while history and history[0][0] < now - window:
+                history.popleft()
+        user.append((now, key))
+        chan.append((now, key, message.user_id))
+        self._seen += 1
+        if self._seen % 10000 == 0:  # forget users who went quiet
+            self.user_history = {k: v for k, v in self.user_history.items()
+                                 if v and v[-1][0] >= now - window}
+        recent = sum(1 for t, _ in user if t >= now - self.p["flood_window_s"])
+        if recent >= self.p["flood_messages"]:
+            ev.spam["flood"] = self.p["flood"]
+        if len(key) < MIN_REPEAT_CHARS:  # ㅋㅋㅋ, gg, 안녕: repeating short chat is normal
+            return
+        if sum(1 for _, k in user if k == key) >= self.p["repeat_count"]:
+            ev.spam["repeat"] = self.p["repeat"]
+        if len({u for _, k, u in chan if k == key}) >= self.p["channel_users"]:
+            ev.spam["raid"] = self.p["raid"]

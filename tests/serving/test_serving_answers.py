@@ -1,0 +1,66 @@
+"""FAQ retrieval and the answer policy (repeat window, rate limit, length cap, labels)."""
+from __future__ import annotations
+
+import pytest
+
+from components.config import load_params
+from serving.answers import FAQ, Answerer, FAQError, cap, load_faq
+
+PARAMS = load_params()["serving"]["answer"]
+FAQ_YAML = """
+- questions: ["방송 몇 시까지 해요?", "언제까지 방송해요?"]
+  answer: "보통 새벽 1시까지 해요!"
+- questions: ["마이크 뭐 써요?", "마이크 어떤 거예요?"]
+  answer: "슈어 SM7B 써요."
+"""
+
+
+@pytest.fixture
+def faq(tmp_path):
+    path = tmp_path / "faq.yaml"
+    path.write_text(FAQ_YAML, encoding="utf-8")
+    return load_faq(path)
+
+
+@pytest.mark.parametrize("question, index", [("방송 몇시까지 하세요??", 0), ("언제까지 방송 해요", 0),
+                                             ("마이크 뭐써요", 1), ("오늘 저녁 뭐 먹어요?", None)])
+def test_faq_match(faq, question, index):
+    match = FAQ(faq, PARAMS["faq_threshold"]).match(question)
+    assert (match[0] if match else None) == index
+
+
+def test_policy_repeat_rate_limit_and_labels(faq):
+    now = [0.0]
+    params = dict(PARAMS, per_minute=3)
+    a = Answerer(params, faq, clock=lambda: now[0])
+    assert a.plan("c", "방송 몇 시까지 해요?", "question").answer == "보통 새벽 1시까지 해요!"
+    assert a.plan("c", "언제까지 방송해요?", "question").reason == "repeat"   # same entry
+    assert a.plan("other", "언제까지 방송해요?", "question").source == "faq"  # other channel
+    assert a.plan("c", "이 게임 이름이 뭐예요?", "question").source == "model"
+    assert a.plan("c", "이 게임 이름이 뭐예요?", "question").reason == "repeat"
+    assert a.plan("c", "몇 살이에요?", "question").source == "model"
+    assert a.plan("c", "키 몇이에요?", "question").reason == "rate_limited"
+    assert a.plan("c", "시발 뭐하냐?", "toxic").reason == "never answer toxic"
+    assert a.plan("c", "bit.ly 가입?", "spam").reason == "never answer spam"
+    now[0] = PARAMS["repeat_window_s"] + 1
+    assert a.plan("c", "언제까지 방송해요?", "question").source == "faq"
+
+
+def test_cap():
+    assert cap("가" * 300, 200) == "가" * 199 + "…"
+    assert cap(" 짧은   답 ", 200) == "짧은 답"
+
+
+@pytest.mark.parametrize("body, message", [
+    ("- questions: []\n  answer: x\n", "entry 0: 'questions'"),
+    ("- questions: [a]\n", "entry 0: 'answer'"),
+    ("{a: 1}", "expected a list"),
+    ("- [unclosed", "not valid YAML"),
+])
+def test_bad_faq_is_a_clear_error(tmp_path, body, message):
+    path = tmp_path / "faq.yaml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(FAQError, match=message):
+        load_faq(path)
+    with pytest.raises(FAQError, match="cannot read"):
+        load_faq(tmp_path / "missing.yaml")

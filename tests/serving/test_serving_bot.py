@@ -1,0 +1,99 @@
+"""The bot end to end on a replay: the CLI contract, rules + model, answers, bad input."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.labels import LABELS
+from serving.cli import main as serve_main
+
+FAQ_YAML = """
+- questions: ["방송 몇 시까지 해요?", "언제까지 방송해요?"]
+  answer: "보통 새벽 1시까지 해요!"
+"""
+EXTRA = [{"text": "방송 몇시까지 해요?", "user_id": "q1", "message_id": "faq-1"},
+         {"text": "언제까지 방송해요??", "user_id": "q2", "message_id": "faq-2"},   # repeat
+         {"text": "첫충 30% 카지노 bit.ly/x1y2 카톡 ID abc123", "user_id": "s1", "message_id": "spam-1"},
+         {"text": "tlqkf 진짜", "user_id": "t1", "message_id": "evasion-1"}]
+
+
+@pytest.fixture
+def replay_file(tmp_path):
+    rows = [json.loads(line) for line in open("data/sample/chat.jsonl", encoding="utf-8")][:60]
+    rows = EXTRA + [{"text": r["text"], "user_id": f"u{i % 7}"} for i, r in enumerate(rows)]
+    path = tmp_path / "chat.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    faq = tmp_path / "faq.yaml"
+    faq.write_text(FAQ_YAML, encoding="utf-8")
+    return path, faq, rows
+
+
+def test_replay_contract_one_decision_per_message(tiny_model_dir, replay_file, tmp_path, monkeypatch):
+    monkeypatch.delenv("CHATLOOP_FEEDBACK_URL", raising=False)
+    path, faq, rows = replay_file
+    out = tmp_path / "decisions.jsonl"
+    from chatloop.cli import main as chatloop_main
+    code = chatloop_main(["serve", "--source", f"replay:{path}", "--model", str(tiny_model_dir),
+                          "--decisions-out", str(out), "--faq", str(faq), "--card", "스트리머 감자"])
+    assert code == 0
+    decisions = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(decisions) == len(rows)
+    assert [d["text"] for d in decisions] == [r["text"] for r in rows]   # order kept
+    assert len({d["message_id"] for d in decisions}) == len(rows)
+    for d in decisions:
+        assert d["label"] in LABELS and d["model_version"] == "local"
+        assert d["model_name"] == tiny_model_dir.name
+        assert sum(d["probs"].values()) == pytest.approx(1.0, abs=1e-3)
+        assert d["latency_ms"] >= 0 and d["action"]
+    by_id = {d["message_id"]: d for d in decisions}
+    assert by_id["spam-1"]["label"] == "spam" and by_id["spam-1"]["action"] == "log"
+    assert {"link", "messenger", "spam_word"} <= set(by_id["spam-1"]["rules"])
+    assert by_id["evasion-1"]["normalized"] == "시발 진짜" and "evasion" in by_id["evasion-1"]["rules"]
+    if by_id["faq-1"]["label"] == "question":   # the tiny model decides the label; policy follows
+        assert by_id["faq-1"]["action"] == "answer:faq"
+        assert by_id["faq-1"]["answer"] == "보통 새벽 1시까지 해요!"
+    if by_id["faq-2"]["label"] == "question" and by_id["faq-1"]["label"] == "question":
+        assert by_id["faq-2"]["action"] == "answer-skipped:repeat"
+    for d in decisions:
+        if d["label"] in ("toxic", "spam"):
+            assert d["answer"] is None and not d["action"].startswith("answer")
+
+
+def test_bad_replay_is_a_clear_error_and_writes_nothing(tmp_path, capsys, tiny_model_dir):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "ok"}\n{"user_id": "no text"}\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    code = serve_main(["--source", f"replay:{path}", "--model", str(tiny_model_dir),
+                       "--decisions-out", str(out)])
+    assert code == 2 and not out.exists()
+    assert f"{path}:2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--source", "replay:{missing}"], "does not exist"),
+    (["--source", "myspace:tom"], "unknown platform"),
+    (["--source", "replay:{ok}", "--rate", "fast"], "--rate"),
+    (["--source", "replay:{ok}", "--model", "{missing}"], "not found"),
+])
+def test_bad_arguments(tmp_path, capsys, args, message):
+    ok = tmp_path / "ok.jsonl"
+    ok.write_text('{"text": "안녕"}\n', encoding="utf-8")
+    args = [a.format(missing=tmp_path / "nope", ok=ok) for a in args]
+    if "--model" not in args:
+        args += ["--model", str(tmp_path / "nope")]
+    assert serve_main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_csv_replay_at_a_rate(tiny_model_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("CHATLOOP_FEEDBACK_URL", raising=False)
+    path = tmp_path / "chat.csv"
+    path.write_text("text,user_id,ts\n안녕하세요,a,1700000000\n\"쉼표, 있는 채팅\",b,1700000001\n",
+                    encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    assert serve_main(["--source", f"replay:{path}", "--model", str(tiny_model_dir), "--rate", "50",
+                       "--decisions-out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(r["text"], r["user_id"], r["message_id"], r["ts"]) for r in rows] == [
+        ("안녕하세요", "a", "2", 1700000000.0), ("쉼표, 있는 채팅", "b", "3", 1700000001.0)]

@@ -8,16 +8,11 @@ from pathlib import Path
 
 def read_texts(path: str | os.PathLike) -> list[dict]:
     """Every line as a dict with a string `text`; errors name the line number."""
+    from components.ingest import parse_jsonl
     rows = []
     with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+        for lineno, row in parse_jsonl(str(path), fh):
+            if not isinstance(row.get("text"), str):
                 raise ValueError(f"{path}:{lineno}: expected an object with a string 'text'")
             rows.append(row)
     return rows

@@ -74,21 +74,28 @@ class _Files:
                 yield from fh
 
 
+def parse_jsonl(path: str, lines: Iterable[str]) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for every non-blank line; bad JSON raises IngestError."""
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise IngestError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise IngestError(f"{path}:{lineno}: expected a JSON object")
+        yield lineno, row
+
+
 def read_rows(files: _Files, sources: Iterable[str], hasher=None) -> Iterator[tuple[str, int, dict]]:
-    """Yield (file, line number, row) for every non-blank line; bad JSON raises IngestError."""
+    """Yield (file, line number, row) for every row of every source file."""
     for source in sources:
         for path in files.list(source):
-            for lineno, line in enumerate(files.lines(path), 1):
-                if hasher is not None:
-                    hasher.update(line.encode("utf-8"))
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise IngestError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-                if not isinstance(row, dict):
-                    raise IngestError(f"{path}:{lineno}: expected a JSON object")
+            lines = files.lines(path)
+            if hasher is not None:
+                lines = (hasher.update(line.encode("utf-8")) or line for line in lines)
+            for lineno, row in parse_jsonl(path, lines):
                 yield path, lineno, row
 
 

@@ -35,6 +35,18 @@ def label_token_ids(tokenizer) -> list[int]:
     return ids
 
 
+def text_normalizer(name: str | None):
+    """What a message becomes before the prompt: `none` (labels.normalize_text only, in the
+    prompt) or `evasion` (components.normalize: QWERTY Hangul, jamo, separators undone;
+    the same function serving's rules use). Recorded in chatloop.json at training time."""
+    if name in (None, "", "none"):
+        return lambda text: text
+    if name == "evasion":
+        from components.normalize import normalize_evasion
+        return normalize_evasion
+    raise ValueError(f"unknown text normalizer {name!r}; expected none or evasion")
+
+
 def pick_device(device: str | None = None) -> str:
     import torch
     return device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -51,6 +63,7 @@ class ChatModel:
         self.meta = meta
         self.device = device
         self.label_ids = torch.tensor(meta["label_token_ids"], device=device)
+        self.prepare = text_normalizer(meta.get("normalize"))
 
     @classmethod
     def load(cls, model_dir: str | Path, device: str | None = None, merge: bool = True) -> "ChatModel":
@@ -88,24 +101,71 @@ class ChatModel:
                 "attention_mask": mask.to(self.device),
                 "position_ids": position_ids.to(self.device)}
 
-    def label_probs(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """An (n, 4) array of label probabilities, columns in LABELS order."""
+    def label_probs(self, texts: Sequence[str], batch_size: int = 64,
+                    reuse_prefix: bool = True) -> np.ndarray:
+        """An (n, 4) array of label probabilities, columns in LABELS order.
+
+        With `reuse_prefix`, the instruction every prompt starts with is run through the model
+        once and its key/value cache reused for each batch (same result; see bench/serving.py).
+        """
         import torch
         out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-        prompts = [render_prompt(self.tokenizer, classify_messages(t)) for t in texts]
+        prompts = [render_prompt(self.tokenizer, classify_messages(self.prepare(t))) for t in texts]
         # Sorting by length keeps padding (wasted compute) small inside each batch.
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size]
-                inputs = self._encode([prompts[i] for i in idx])
-                hidden = self.model.model(**inputs).last_hidden_state[:, -1]
+                batch = [prompts[i] for i in idx]
+                hidden = (self._last_hidden_cached(batch) if reuse_prefix else None)
+                if hidden is None:
+                    hidden = self.model.model(**self._encode(batch)).last_hidden_state[:, -1]
                 logits = self.model.lm_head(hidden)[:, self.label_ids].float()
                 if getattr(self.model.config, "final_logit_softcapping", None):
                     cap = self.model.config.final_logit_softcapping
                     logits = torch.tanh(logits / cap) * cap
                 out[idx] = torch.softmax(logits, -1).cpu().numpy()
         return out
+
+    def _shared_prefix(self):
+        """(token ids every classification prompt starts with, their key/value cache)."""
+        import os.path
+        if getattr(self, "_prefix", None) is None:
+            probes = [self.tokenizer(render_prompt(self.tokenizer, classify_messages(t)),
+                                     add_special_tokens=False)["input_ids"] for t in ("가", "ab")]
+            ids = os.path.commonprefix(probes)[:-1]  # keep a token of margin before the message
+            import torch
+            prefix = torch.tensor([ids], device=self.device)
+            cache = self.model.model(input_ids=prefix, use_cache=True).past_key_values
+            self._prefix = (ids, cache)
+        return self._prefix
+
+    def _last_hidden_cached(self, prompts: Sequence[str]):
+        """Last-token hidden states computed on top of the cached prefix, or None when a
+        prompt does not start with it (then the caller runs the whole prompt)."""
+        import copy
+
+        import torch
+        ids, cache = self._shared_prefix()
+        rows = self.tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
+        if not ids or any(row[:len(ids)] != ids for row in rows):
+            return None
+        tails = [row[len(ids):] for row in rows]
+        width = max(len(t) for t in tails)
+        pad = self.tokenizer.pad_token_id
+        # Right padding after the prefix: real tokens never attend to the pads behind them.
+        input_ids = torch.tensor([t + [pad] * (width - len(t)) for t in tails], device=self.device)
+        tail_mask = torch.tensor([[1] * len(t) + [0] * (width - len(t)) for t in tails],
+                                 device=self.device)
+        mask = torch.cat([torch.ones(len(tails), len(ids), dtype=tail_mask.dtype,
+                                     device=self.device), tail_mask], 1)
+        positions = (len(ids) + torch.arange(width, device=self.device)).expand(len(tails), -1)
+        past = copy.deepcopy(cache)
+        past.batch_repeat_interleave(len(tails))
+        hidden = self.model.model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
+                                  past_key_values=past, use_cache=True).last_hidden_state
+        last = tail_mask.sum(1) - 1
+        return hidden[torch.arange(len(tails), device=self.device), last]
 
     def classify(self, texts: Sequence[str], batch_size: int = 64) -> list[dict]:
         """[{label, probs: {label: p}, confidence}] in input order."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from components.ingest import ANSWERS_TRAIN, CHAT_FILE, VERSION_FILE
 from components.labels import answer_messages, classify_messages, completion
-from components.model import META_FILE, label_token_ids, pick_device
+from components.model import META_FILE, label_token_ids, pick_device, text_normalizer
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
@@ -27,11 +27,31 @@ def read_jsonl(path: str | Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def build_examples(chat: list[dict], answers: list[dict], answer_ratio: float, seed: int) -> list[dict]:
-    """Prompt/completion conversations for both tasks, shuffled together."""
+def balance_rows(chat: list[dict], balance: float, seed: int) -> list[dict]:
+    """Oversample: every label gets at least `balance` x the largest label's row count
+    (rows repeated at random; 0 leaves the data as it is)."""
+    if not balance:
+        return chat
     rng = random.Random(seed)
-    examples = [{"prompt": classify_messages(r["text"]), "completion": completion(r["label"])}
-                for r in chat]
+    by_label: dict[str, list[dict]] = {}
+    for row in chat:
+        by_label.setdefault(row["label"], []).append(row)
+    target = int(balance * max(len(rows) for rows in by_label.values()))
+    out = list(chat)
+    for label in sorted(by_label):
+        rows = by_label[label]
+        out += [rng.choice(rows) for _ in range(target - len(rows))]
+    return out
+
+
+def build_examples(chat: list[dict], answers: list[dict], answer_ratio: float, seed: int,
+                   prepare=None) -> list[dict]:
+    """Prompt/completion conversations for both tasks, shuffled together; `prepare` maps a
+    message text to what the model reads (components.model.text_normalizer)."""
+    rng = random.Random(seed)
+    prepare = prepare or (lambda text: text)
+    examples = [{"prompt": classify_messages(prepare(r["text"])),
+                 "completion": completion(r["label"])} for r in chat]
     answers = list(answers)
     rng.shuffle(answers)
     limit = int(len(chat) * answer_ratio) if answer_ratio else 0
@@ -42,15 +62,17 @@ def build_examples(chat: list[dict], answers: list[dict], answer_ratio: float, s
     return examples
 
 
-def prepare_base(params: dict, texts: list[str], model_dir: Path) -> tuple[str, bool]:
-    """Return (path or id to load the base from, whether it is bundled in the model dir)."""
+def prepare_base(params: dict, texts: list[str], model_dir: Path) -> tuple[str, bool, dict]:
+    """Return (path or id to load the base from, whether it is bundled in the model dir,
+    the tiny base's causal-LM pre-training summary when it had one)."""
     base = params["model"]["base"]
     if base != "tiny":
-        return base, False
-    from components.tiny import build_tiny_base
-    path = build_tiny_base(texts, model_dir / "base", params["model"]["tiny"],
-                           seed=int(params["train"]["seed"]))
-    return str(path), True
+        return base, False, {}
+    from components.tiny import build_tiny_base, pretrain_tiny_base
+    cfg, seed = params["model"]["tiny"], int(params["train"]["seed"])
+    path = build_tiny_base(texts, model_dir / "base", cfg, seed=seed)
+    pretrained = pretrain_tiny_base(path, texts, cfg, seed) if cfg.get("pretrain_epochs") else {}
+    return str(path), True, pretrained
 
 
 def lora_config(params: dict, tied: bool):
@@ -89,6 +111,9 @@ def sft_config(params: dict, output_dir: str, device: str):
         report_to=[],
         dataloader_num_workers=0,
         disable_tqdm=False,
+        # trl turns activation checkpointing on by default: pure recompute cost for a small
+        # model; the gemma profile turns it back on to fit the 2B model's activations.
+        gradient_checkpointing=bool(t.get("gradient_checkpointing", False)),
     )
 
 
@@ -110,10 +135,14 @@ def train(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params: dic
     out.mkdir(parents=True, exist_ok=True)
     t = params["train"]
     torch.manual_seed(int(t["seed"]))
+    if int(t.get("threads") or 0):
+        torch.set_num_threads(int(t["threads"]))
     device = pick_device()
 
-    texts = [r["text"] for r in chat] + [r["question"] + " " + r["answer"] for r in answers]
-    base, bundled = prepare_base(params, texts, out)
+    normalizer = params["train"].get("normalize") or "none"
+    prepare = text_normalizer(normalizer)
+    texts = [prepare(r["text"]) for r in chat] + [r["question"] + " " + r["answer"] for r in answers]
+    base, bundled, pretrained = prepare_base(params, texts, out)
     tokenizer = AutoTokenizer.from_pretrained(base)
     if not tokenizer.chat_template:
         tokenizer.chat_template = CHAT_TEMPLATE
@@ -125,7 +154,8 @@ def train(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params: dic
     model = get_peft_model(model, lora_config(params, tied))
     trainable, total = model.get_nb_trainable_parameters()
 
-    examples = build_examples(chat, answers, float(t["answer_ratio"]), int(t["seed"]))
+    chat = balance_rows(chat, float(t.get("balance") or 0), int(t["seed"]))
+    examples = build_examples(chat, answers, float(t["answer_ratio"]), int(t["seed"]), prepare)
     started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         trainer = SFTTrainer(model=model, args=sft_config(params, tmp, device),
@@ -145,8 +175,9 @@ def train(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params: dic
         "train_loss": float(result.training_loss), "train_seconds": round(seconds, 2),
         "examples_per_second": round(len(examples) * float(t["epochs"]) / max(seconds, 1e-9), 2),
         "trainable_params": int(trainable), "total_params": int(total), "device": device,
+        **pretrained,
     }
-    meta = {"base": "tiny" if bundled else base, "base_bundled": bundled,
+    meta = {"base": "tiny" if bundled else base, "base_bundled": bundled, "normalize": normalizer,
             "label_token_ids": label_token_ids(tokenizer),
             "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "data_version": data_version, "train": summary}

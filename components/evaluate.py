@@ -45,6 +45,31 @@ def classification_metrics(gold: list[str], pred: list[str], sources: list[str] 
     return out
 
 
+def flag_rates(train: list[dict], test: list[dict], pred: list[str]) -> dict:
+    """What moderation cares about: spam recall on spam families never seen in training
+    (phrasings the model could not memorise) and the share of normal messages flagged
+    (predicted toxic or spam: a false positive that would hit an innocent viewer)."""
+    seen = {r.get("family") for r in train if r["label"] == "spam"}
+    unseen = [q for r, q in zip(test, pred) if r["label"] == "spam" and r.get("family") not in seen]
+    normal = [q for r, q in zip(test, pred) if r["label"] == "normal"]
+    out: dict = {"spam_unseen_rows": len(unseen)}  # absent figures are left out, not null
+    if unseen:
+        out["spam_recall_unseen"] = float(np.mean([q == "spam" for q in unseen]))
+    if normal:
+        out["normal_flagged_rate"] = float(np.mean([q in ("toxic", "spam") for q in normal]))
+    return out
+
+
+def versus_baseline(model: dict, baseline: dict) -> dict:
+    """Per-source and per-label F1 of the model beside the baseline's, with the difference."""
+    rows = {f"source:{src}": (v["macro_f1"], baseline["per_source"][src]["macro_f1"])
+            for src, v in (model.get("per_source") or {}).items()}
+    rows.update({f"label:{label}": (v["f1"], baseline["per_label"][label]["f1"])
+                 for label, v in model["per_label"].items()})
+    rows["macro_f1"] = (model["macro_f1"], baseline["macro_f1"])
+    return {k: {"model": m, "baseline": b, "delta": m - b} for k, (m, b) in rows.items()}
+
+
 def baseline_predict(train: list[dict], test_texts: list[str], seed: int = 13) -> list[str]:
     """The floor: char 1-4-gram TF-IDF + logistic regression trained on the same split."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -58,13 +83,15 @@ def baseline_predict(train: list[dict], test_texts: list[str], seed: int = 13) -
     return list(clf.predict(test_texts))
 
 
-def score_model(model, test: list[dict], answers: list[dict], cfg: dict) -> dict:
-    """Classification metrics and answer chrF for one ChatModel."""
+def score_model(model, test: list[dict], answers: list[dict], cfg: dict,
+                train: list[dict] = ()) -> dict:
+    """Classification metrics, flag rates and answer chrF for one ChatModel."""
     import sacrebleu
     texts = [r["text"] for r in test]
     probs = model.label_probs(texts, batch_size=int(cfg["batch_size"]))
     pred = [LABELS[i] for i in probs.argmax(1)]
     metrics = classification_metrics([r["label"] for r in test], pred, [r["source"] for r in test])
+    metrics.update(flag_rates(train, test, pred))
     metrics["mean_confidence"] = float(probs.max(1).mean()) if len(probs) else 0.0
     sample = answers[: int(cfg["answer_samples"])]
     if sample:
@@ -111,7 +138,7 @@ def evaluate(data_dir: str | os.PathLike, model_dir: str | os.PathLike, out_dir:
     if not test:
         raise ValueError(f"no test rows in {data / TEST_FILE}")
     results: dict = {"test_rows": len(test), "answer_rows": min(len(answers), int(cfg["answer_samples"]))}
-    results["candidate"] = score_model(ChatModel.load(model_dir), test, answers, cfg)
+    results["candidate"] = score_model(ChatModel.load(model_dir), test, answers, cfg, train)
     results["champion"], results["champion_version"] = None, None
     if champion_uri:
         from components.registry import RegistryError, load_model
@@ -120,11 +147,13 @@ def evaluate(data_dir: str | os.PathLike, model_dir: str | os.PathLike, out_dir:
         except RegistryError as exc:
             log.info("no champion to compare with (%s)", exc)
         else:
-            results["champion"] = score_model(champion, test, answers, cfg)
+            results["champion"] = score_model(champion, test, answers, cfg, train)
             results["champion_version"] = version
     base_pred = baseline_predict(train, [r["text"] for r in test], seed)
     results["baseline"] = classification_metrics([r["label"] for r in test], base_pred,
                                                   [r["source"] for r in test])
+    results["baseline"].update(flag_rates(train, test, base_pred))
+    results["versus_baseline"] = versus_baseline(results["candidate"], results["baseline"])
     out.mkdir(parents=True, exist_ok=True)
     plot_confusion(results, out / CONFUSION_FILE)
     (out / METRICS_FILE).write_text(json.dumps(results, ensure_ascii=False, indent=2))

@@ -67,6 +67,9 @@ def _metric_items(metrics: dict) -> dict[str, float]:
                 out[f"{prefix}{k}_{label}"] = v[k]
         for src, v in (m.get("per_source") or {}).items():
             out[f"{prefix}macro_f1_source_{src}"] = v["macro_f1"]
+        for k in ("spam_recall_unseen", "normal_flagged_rate"):
+            if m.get(k) is not None:
+                out[f"{prefix}{k}"] = m[k]
         if "chrf" in m:
             out[f"{prefix}chrf"] = m["chrf"]
     return out

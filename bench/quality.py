@@ -1,0 +1,143 @@
+"""Quality on the real Korean data: the model beside the TF-IDF baseline, on the same split.
+
+    python bench/quality.py --model PATH_OR_URI --data DIR [--profile real] [--set k=v ...]
+    python bench/quality.py --train [--data DIR] [--profile real] [--set k=v ...]
+
+DIR is either an ingested split (train.jsonl + test.jsonl, e.g. the `data` output of
+`chatloop pipeline run` under .chatloop/kfp/.../ingest/data) or raw data (e.g. data/raw from
+`chatloop data import`), which is ingested here with the profile's data params (same seed,
+same cap: the same split as the pipeline's). Without --data: the profile's data.sources.
+--train trains a model with the profile first (what `chatloop pipeline run --profile real`
+trains). Prints per-source macro-F1 and per-label P/R/F1 (model vs char 1-4-gram TF-IDF +
+logistic regression trained on the same train split), spam recall on spam families unseen
+in training and the share of normal messages flagged toxic or spam. Asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("MALLOC_MMAP_MAX_", "0")
+os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", "100000000000")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from components.config import load_params  # noqa: E402
+from components.evaluate import baseline_predict, classification_metrics, flag_rates  # noqa: E402
+from components.ingest import CHAT_FILE, TEST_FILE, ingest_step  # noqa: E402
+from components.labels import LABELS  # noqa: E402
+from components.train import read_jsonl, train  # noqa: E402
+
+
+def split_dir(data: str | None, params: dict, tmp: Path) -> Path:
+    """An ingested split: `data` itself when it is one, else ingest it (or data.sources)."""
+    if data and (Path(data) / TEST_FILE).exists():
+        return Path(data)
+    out = tmp / "split"
+    summary = ingest_step(params, str(out), data=data or "")
+    print(f"ingested {summary['rows']} rows -> train {summary['train']}, test {summary['test']}; "
+          f"labels {summary['labels']}")
+    return out
+
+
+def scores(train_rows: list[dict], test: list[dict], pred: list[str]) -> dict:
+    m = classification_metrics([r["label"] for r in test], pred, [r["source"] for r in test])
+    m.update(flag_rates(train_rows, test, pred))
+    m["flagged_by_source"] = {src: flag_rates([], [r for r in test if r["source"] == src],
+                                              [q for r, q in zip(test, pred) if r["source"] == src])
+                              .get("normal_flagged_rate") for src in m["per_source"]}
+    return m
+
+
+def with_rules(texts: list[str], probs, params: dict) -> list[str]:
+    """The bot's decision per message: the model combined with serving's rules (each message
+    from its own user, so only the per-message rules fire: links, phones, floods, ...)."""
+    from serving.message import ChatMessage
+    from serving.rules import Rules, combine
+    rules = Rules(params["serving"]["rules"])
+    out = []
+    for i, (text, row) in enumerate(zip(texts, probs)):
+        ev = rules.inspect(ChatMessage("replay", f"c{i}", str(i), f"u{i}", f"u{i}", text))
+        out.append(combine({label: float(p) for label, p in zip(LABELS, row)}, ev)[0])
+    return out
+
+
+def fmt(x) -> str:
+    return "   n/a" if x is None else f"{x:6.3f}"
+
+
+def prf(m: dict) -> str:
+    return " ".join(fmt(m[k]) for k in ("precision", "recall", "f1"))
+
+
+def print_report(model: dict, base: dict, test: list[dict]) -> None:
+    print(f"\n{'source':22} {'rows':>6} {'model':>7} {'tfidf':>7} {'delta':>7}   (macro-F1)")
+    rows = [(src, v["rows"], v["macro_f1"], base["per_source"][src]["macro_f1"])
+            for src, v in model["per_source"].items()]
+    rows.append(("all (4 labels)", len(test), model["macro_f1"], base["macro_f1"]))
+    for name, n, m, b in rows:
+        print(f"{name:22} {n:6d} {fmt(m):>7} {fmt(b):>7} {m - b:+7.3f}")
+    print(f"\n{'label':10} {'support':>7}   {'model P/R/F1':>22}   {'tfidf P/R/F1':>22}")
+    for label in LABELS:
+        m, b = model["per_label"][label], base["per_label"][label]
+        print(f"{label:10} {m['support']:7d}   {prf(m)}   {prf(b)}")
+    for key, what in (("spam_recall_unseen",
+                       f"spam recall on unseen families ({model['spam_unseen_rows']} rows)"),
+                      ("normal_flagged_rate", "normal messages flagged toxic/spam (false positives)")):
+        print(f"{chr(10) if key.startswith('spam') else ''}{what}: "
+              f"model {fmt(model.get(key))}  tfidf {fmt(base.get(key))}")
+    print("  by source (model / tfidf): " + ", ".join(
+        f"{src} {fmt(v).strip()} / {fmt(base['flagged_by_source'][src]).strip()}"
+        for src, v in model["flagged_by_source"].items() if v is not None))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", help="model directory or models:/NAME@ALIAS (default: --train)")
+    ap.add_argument("--train", action="store_true", help="train a model with the profile first")
+    ap.add_argument("--data", help="ingested split or raw data folder (default: data.sources)")
+    ap.add_argument("--profile", default="real")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    args = ap.parse_args(argv)
+    if not args.model and not args.train:
+        ap.error("give --model PATH_OR_URI or --train")
+    params = load_params(profile=args.profile, overrides=args.overrides)
+
+    from components.registry import load_model
+    with tempfile.TemporaryDirectory(prefix="chatloop-quality-") as tmp:
+        data = split_dir(args.data, params, Path(tmp))
+        train_rows, test = read_jsonl(data / CHAT_FILE), read_jsonl(data / TEST_FILE)
+        model_uri = args.model
+        if args.train:
+            model_uri = str(Path(tmp) / "model")
+            started = time.time()
+            summary = train(data, model_uri, params)
+            print(f"trained in {time.time() - started:.0f} s: {summary}")
+        model, version = load_model(model_uri)
+        started = time.time()
+        texts = [r["text"] for r in test]
+        probs = model.label_probs(texts, batch_size=int(params["evaluate"]["batch_size"]))
+        seconds = time.time() - started
+        pred = [LABELS[i] for i in probs.argmax(1)]
+        started = time.time()
+        base_pred = baseline_predict(train_rows, texts, int(params["data"]["seed"]))
+        base_seconds = time.time() - started
+        print(f"model {model_uri} (version {version}); test split {data} ({len(test)} rows); "
+              f"scored in {seconds:.1f} s ({len(test) / max(seconds, 1e-9):.0f} msg/s); "
+              f"baseline fit+predict {base_seconds:.1f} s")
+        print_report(scores(train_rows, test, pred), scores(train_rows, test, base_pred), test)
+        bot = scores(train_rows, test, with_rules(texts, probs, params))
+        print(f"\nthe bot (model + serving rules): macro-F1 {fmt(bot['macro_f1'])}, spam recall on "
+              f"unseen families {fmt(bot.get('spam_recall_unseen'))}, normal flagged "
+              f"{fmt(bot.get('normal_flagged_rate'))}; per source: "
+              + ", ".join(f"{src} {v['macro_f1']:.3f}" for src, v in bot["per_source"].items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Quality levers (issue 5): per-(source, label) cap, class balancing, shared evasion
+normalisation, tiny-base pre-training, and the moderation figures evaluate reports."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from components.evaluate import flag_rates, versus_baseline
+from components.ingest import ingest
+from components.model import META_FILE, ChatModel, text_normalizer
+from components.train import balance_rows, read_jsonl
+
+
+def write(path, rows):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_cap_per_source_label_is_seeded_and_keeps_corrections(tmp_path):
+    rows = [{"text": f"큰 소스 {i}", "label": "normal", "source": "big"} for i in range(200)]
+    rows += [{"text": f"작은 소스 {label} {i}", "label": label, "source": "small"}
+             for label in ("normal", "toxic") for i in range(30)]
+    src = write(tmp_path / "chat.jsonl", rows)
+    feedback = write(tmp_path / "fb.jsonl", [{"text": "새 정정", "label": "spam"}])
+    summaries = [ingest([str(src)], tmp_path / f"out{i}", feedback=str(feedback),
+                        max_per_source_label=50, seed=5) for i in range(2)]
+    assert summaries[0]["sources"] == {"big": 50, "small": 60, "feedback": 1}
+    assert summaries[0]["labels"] == {"normal": 80, "toxic": 30, "spam": 1}
+    first, second = (sorted(r["text"] for r in read_jsonl(tmp_path / f"out{i}" / "train.jsonl"))
+                     for i in range(2))
+    assert first == second
+    uncapped = ingest([str(src)], tmp_path / "all", seed=5)
+    assert uncapped["sources"] == {"big": 200, "small": 60}
+
+
+def test_balance_oversamples_minority_labels():
+    chat = [{"text": f"n{i}", "label": "normal"} for i in range(100)]
+    chat += [{"text": f"s{i}", "label": "spam"} for i in range(10)]
+    assert balance_rows(chat, 0, 1) == chat
+    out = balance_rows(chat, 0.5, 1)
+    counts = {label: sum(r["label"] == label for r in out) for label in ("normal", "spam")}
+    assert counts == {"normal": 100, "spam": 50}
+    assert {r["text"] for r in out if r["label"] == "spam"} == {f"s{i}" for i in range(10)}
+
+
+def test_text_normalizer_is_the_serving_one_and_refuses_unknown_names():
+    assert text_normalizer("none")("tlqkf ㅋㅋ") == "tlqkf ㅋㅋ"
+    assert text_normalizer("evasion")("tlqkf") == "시발"
+    assert text_normalizer("evasion")("카 지 노 가입") == "카지노 가입"
+    with pytest.raises(ValueError, match="unknown text normalizer 'nfkc'"):
+        text_normalizer("nfkc")
+
+
+def test_model_applies_the_normaliser_recorded_at_training(tiny_model_dir, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, copy)
+    meta = json.loads((copy / META_FILE).read_text())
+    (copy / META_FILE).write_text(json.dumps({**meta, "normalize": "evasion"}))
+    plain, evasion = ChatModel.load(tiny_model_dir), ChatModel.load(copy)
+    np.testing.assert_allclose(evasion.label_probs(["dkssud"]), plain.label_probs(["안녕"]), atol=1e-6)
+    assert not np.allclose(plain.label_probs(["dkssud"]), plain.label_probs(["안녕"]))
+
+
+def test_pretraining_the_tiny_base_lowers_its_loss(tmp_path):
+    import torch
+    from transformers import AutoTokenizer, Gemma2ForCausalLM
+
+    from components.tiny import build_tiny_base, pretrain_tiny_base
+    texts = ["오늘 방송 몇 시에 시작해요?", "ㅋㅋㅋ 진짜 웃기다", "이 게임 이름이 뭐예요"] * 40
+    cfg = {"vocab_size": 300, "hidden_size": 32, "intermediate_size": 64,
+           "num_hidden_layers": 1,
+           "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 16,
+           "max_position_embeddings": 128, "pretrain_epochs": 8, "pretrain_lr": 0.01,
+           "pretrain_batch_size": 4}
+    base = build_tiny_base(texts, tmp_path / "base", cfg)
+    tok = AutoTokenizer.from_pretrained(base)
+    ids = torch.tensor([tok(texts[0] + "<eos>" + texts[1], add_special_tokens=False)["input_ids"]])
+
+    def loss():
+        with torch.no_grad():
+            return float(Gemma2ForCausalLM.from_pretrained(base)(input_ids=ids, labels=ids).loss)
+
+    before = loss()
+    summary = pretrain_tiny_base(base, texts, cfg)
+    assert summary["pretrain_steps"] > 0
+    assert loss() < before - 1.0
+
+
+def test_flag_rates_and_versus_baseline():
+    train = [{"label": "spam", "family": "casino"}, {"label": "normal"}]
+    test = [{"label": "spam", "family": "casino"}, {"label": "spam", "family": "loan"},
+            {"label": "spam", "family": "coin"}, {"label": "normal"}, {"label": "normal"},
+            {"label": "normal"}, {"label": "normal"}]
+    pred = ["normal", "spam", "normal", "question", "toxic", "normal", "normal"]
+    rates = flag_rates(train, test, pred)
+    assert rates == {"spam_recall_unseen": 0.5, "spam_unseen_rows": 2, "normal_flagged_rate": 0.25}
+    m = {"macro_f1": 0.8, "per_label": {"spam": {"f1": 0.9}}, "per_source": {"a": {"macro_f1": 0.7}}}
+    b = {"macro_f1": 0.75, "per_label": {"spam": {"f1": 0.95}}, "per_source": {"a": {"macro_f1": 0.6}}}
+    table = versus_baseline(m, b)
+    assert table["source:a"]["delta"] == pytest.approx(0.1)
+    assert table["label:spam"]["delta"] == pytest.approx(-0.05)
+    assert table["macro_f1"]["model"] == 0.8

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 # Small but real: the same code path as `chatloop pipeline run`, fewer epochs.
-FAST = ["train.epochs=2", "evaluate.answer_samples=8", "evaluate.max_new_tokens=16"]
+FAST = ["evaluate.answer_samples=8", "evaluate.max_new_tokens=16"]
 
 
 @pytest.fixture(scope="session")

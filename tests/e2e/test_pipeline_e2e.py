@@ -48,7 +48,7 @@ def test_first_run_registers_a_passing_challenger(home, capsys):
     assert mv.tags["gate"] == "passed"
     assert aliases() == {"challenger": "1"}
     run = mlflow.MlflowClient().get_run(mv.run_id)
-    assert run.data.params["train.epochs"] == "3"
+    assert run.data.params["train.epochs"] == "4"
     assert run.data.metrics["macro_f1"] >= run.data.metrics["baseline_macro_f1"] - 0.02
     assert run.data.tags["data.content_sha256"] and run.data.tags["data.git_rev"]
     assert "no champion yet" in run.data.tags["gate_reasons"]

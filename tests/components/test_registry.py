@@ -6,7 +6,7 @@ import pytest
 
 from chatloop.cli import main
 from components.register import gate
-from components.registry import RegistryError, load_model, promote, resolve_version
+from components.registry import RegistryError, client, load_model, promote, resolve_version
 
 CFG = {"min_improvement": 0.0, "max_label_drop": 0.05, "baseline_margin": 0.02}
 
@@ -38,25 +38,26 @@ def test_gate_against_champion_margin_and_label_drop():
 
 
 def test_registered_version_has_tags_alias_and_loads(registry):
-    client = mlflow.MlflowClient()
-    mv = client.get_model_version("chatloop", registry["version"])
+    c = client()
+    mv = c.get_model_version("chatloop", registry["version"])
     assert mv.tags["gate"] == "passed"
     assert mv.tags["data.content_sha256"]
-    model = client.get_registered_model("chatloop")
+    model = c.get_registered_model("chatloop")
     assert str(model.aliases["champion"]) == registry["version"]
     assert resolve_version("models:/chatloop@champion") == registry["version"]
     chat, version = load_model("models:/chatloop@champion")
     assert version == registry["version"]
     out = chat.classify(["오늘 방송 몇 시까지 해요?", "무료 코인 지급 카톡 abc123"])
     assert [r["label"] for r in out] == ["question", "spam"]
-    run = client.get_run(mv.run_id)
+    run = c.get_run(mv.run_id)
     assert run.data.metrics["macro_f1"] > 0.8 and "baseline_macro_f1" in run.data.metrics
-    artifacts = {a.path for a in client.list_artifacts(mv.run_id, "evaluation")}
+    artifacts = {a.path for a in c.list_artifacts(mv.run_id, "evaluation")}
     assert "evaluation/confusion.png" in artifacts
 
 
 def test_pyfunc_flavour_predicts(registry):
     import pandas as pd
+    client()  # points mlflow at this session's store
     model = mlflow.pyfunc.load_model(f"models:/chatloop/{registry['version']}")
     frame = model.predict(pd.DataFrame({"text": ["시발 꺼져", "ㅎㅇㅎㅇ"]}))
     assert list(frame.columns[:2]) == ["label", "confidence"]
@@ -64,10 +65,10 @@ def test_pyfunc_flavour_predicts(registry):
 
 
 def test_promote_records_who_when_from_to(registry):
-    client = mlflow.MlflowClient()
+    c = client()
     record = promote(registry["version"], by="alice")
     assert record["from_version"] == registry["version"] and record["by"] == "alice"
-    tags = client.get_model_version("chatloop", registry["version"]).tags
+    tags = c.get_model_version("chatloop", registry["version"]).tags
     assert tags["champion.promoted_by"] == "alice"
 
 

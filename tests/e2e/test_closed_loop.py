@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 
 import httpx
-import mlflow
 import pytest
 import yaml
 
 from chatloop.cli import main
+from components.registry import client
 from components.config import ROOT
 
 pytestmark = pytest.mark.slow
@@ -118,8 +118,8 @@ def test_corrections_flow_into_the_next_training_run(registry, env, feedback_ser
     code = main(["pipeline", "run", "--repo", str(clone), "--rev", head, "--workdir", str(workdir),
                  "--set", "train.epochs=1", "--set", "evaluate.answer_samples=4"])
     assert code == 0
-    client = mlflow.MlflowClient()
-    runs = client.search_runs([client.get_experiment_by_name("chatloop").experiment_id],
+    c = client()
+    runs = c.search_runs([c.get_experiment_by_name("chatloop").experiment_id],
                               order_by=["attributes.start_time DESC"], max_results=1)
     tags = runs[0].data.tags
     assert tags["data.git_rev"] == head

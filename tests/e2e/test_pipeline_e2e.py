@@ -11,6 +11,7 @@ import mlflow
 import pytest
 
 from chatloop.cli import main
+from components.registry import client
 
 pytestmark = pytest.mark.slow
 
@@ -26,15 +27,15 @@ def home(tmp_path_factory):
 
 
 def versions():
-    client = mlflow.MlflowClient()
+    c = client()
     try:
-        return {str(mv.version): mv for mv in client.search_model_versions("name='chatloop'")}
+        return {str(mv.version): mv for mv in c.search_model_versions("name='chatloop'")}
     except mlflow.exceptions.MlflowException:
         return {}
 
 
 def aliases():
-    return {k: str(v) for k, v in mlflow.MlflowClient().get_registered_model("chatloop").aliases.items()}
+    return {k: str(v) for k, v in client().get_registered_model("chatloop").aliases.items()}
 
 
 def test_first_run_registers_a_passing_challenger(home, capsys):
@@ -47,12 +48,12 @@ def test_first_run_registers_a_passing_challenger(home, capsys):
     [mv] = versions().values()
     assert mv.tags["gate"] == "passed"
     assert aliases() == {"challenger": "1"}
-    run = mlflow.MlflowClient().get_run(mv.run_id)
+    run = client().get_run(mv.run_id)
     assert run.data.params["train.epochs"] == "4"
     assert run.data.metrics["macro_f1"] >= run.data.metrics["baseline_macro_f1"] - 0.02
     assert run.data.tags["data.content_sha256"] and run.data.tags["data.git_rev"]
     assert "no champion yet" in run.data.tags["gate_reasons"]
-    names = {a.path for a in mlflow.MlflowClient().list_artifacts(mv.run_id, "validation")}
+    names = {a.path for a in client().list_artifacts(mv.run_id, "validation")}
     assert "validation/validation.json" in names
 
 
@@ -69,7 +70,7 @@ def test_worse_configuration_is_registered_but_gated(home, capsys):
     assert "does not beat champion v1" in mv.tags["gate_reasons"]
     assert "below the TF-IDF baseline floor" in mv.tags["gate_reasons"]
     assert aliases() == before == {"challenger": "1", "champion": "1"}
-    run = mlflow.MlflowClient().get_run(mv.run_id)
+    run = client().get_run(mv.run_id)
     assert run.data.metrics["champion_macro_f1"] > run.data.metrics["macro_f1"]
 
 

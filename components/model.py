@@ -64,6 +64,7 @@ class ChatModel:
         self.device = device
         self.label_ids = torch.tensor(meta["label_token_ids"], device=device)
         self.prepare = text_normalizer(meta.get("normalize"))
+        self._prefix = None  # (prompt-prefix token ids, their KV cache), built on first use
 
     @classmethod
     def load(cls, model_dir: str | Path, device: str | None = None, merge: bool = True) -> "ChatModel":
@@ -86,10 +87,6 @@ class ChatModel:
             model = model.merge_and_unload()
         tokenizer = AutoTokenizer.from_pretrained(str(root / "adapter"))
         return cls(model.to(device), tokenizer, meta, device)
-
-    @property
-    def version_info(self) -> dict:
-        return {k: self.meta.get(k) for k in ("base", "trained_at", "data_version")}
 
     def _encode(self, prompts: Sequence[str]):
         batch = self.tokenizer(list(prompts), return_tensors="pt", padding=True,
@@ -130,7 +127,7 @@ class ChatModel:
     def _shared_prefix(self):
         """(token ids every classification prompt starts with, their key/value cache)."""
         import os.path
-        if getattr(self, "_prefix", None) is None:
+        if self._prefix is None:
             probes = [self.tokenizer(render_prompt(self.tokenizer, classify_messages(t)),
                                      add_special_tokens=False)["input_ids"] for t in ("가", "ab")]
             ids = os.path.commonprefix(probes)[:-1]  # keep a token of margin before the message

@@ -21,18 +21,14 @@ from components.config import state_dir, tracking_uri
 log = logging.getLogger(__name__)
 URI_RE = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))$")
 
-try:
-    import mlflow.pyfunc as _pyfunc
-    _PythonModel = _pyfunc.PythonModel
-except ImportError:  # pragma: no cover - mlflow is a hard dependency; keeps import light in docs
-    _PythonModel = object
+from mlflow.pyfunc import PythonModel
 
 
 class RegistryError(LookupError):
     """A model URI that does not resolve (no such model, alias or version)."""
 
 
-class ChatloopPyfunc(_PythonModel):
+class ChatloopPyfunc(PythonModel):
     """`mlflow.pyfunc` flavour: predict() takes a DataFrame with a `text` column."""
 
     def load_context(self, context):

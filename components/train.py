@@ -14,17 +14,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from components.ingest import ANSWERS_TRAIN, CHAT_FILE, VERSION_FILE
+from components.ingest import ANSWERS_TRAIN, CHAT_FILE, VERSION_FILE, parse_jsonl
 from components.labels import answer_messages, classify_messages, completion
 from components.model import META_FILE, label_token_ids, pick_device, text_normalizer
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
+    """Every row of a split file (empty when the file does not exist)."""
     path = Path(path)
     if not path.exists():
         return []
     with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+        return [row for _, row in parse_jsonl(str(path), fh)]
 
 
 def balance_rows(chat: list[dict], balance: float, seed: int) -> list[dict]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,3 @@ class ChatMessage:
     nickname: str
     text: str
     ts: float = field(default_factory=time.time)  # unix seconds
-
-    def to_dict(self) -> dict:
-        return asdict(self)

@@ -316,6 +316,7 @@ def import_datasets(shared: str | None, output: str = "data/raw",
             files["spam.jsonl"] = rows
             result[name] = {"rows": len(rows), "labels": {"spam": len(rows)}, "skipped": 0,
                             "file": "spam.jsonl",
+                            "kinds": len({spam.kind_of(r["family"]) for r in rows}),
                             "families": len({r["family"] for r in rows})}
             manifest["datasets"][name] = {**result[name], "seed": spam_seed}
             continue

@@ -18,6 +18,7 @@ from typing import Iterable, Iterator
 
 from components.config import ROOT
 from components.labels import LabelError, check_label, normalize_text, resolve
+from components.spam import kind_of
 
 CHAT_FILE, TEST_FILE = "train.jsonl", "test.jsonl"
 ANSWERS_TRAIN, ANSWERS_TEST = "answers_train.jsonl", "answers_test.jsonl"
@@ -134,9 +135,39 @@ def data_version(files: "_Files", sources: Iterable[str], content_sha256: str,
 
 
 # -------------------------------------------------------------------------- split
-def stratified_split(rows: list[dict], test_size: float, seed: int) -> tuple[list, list]:
-    """Split per label (and per spam family: whole families go to one side when there are
-    at least three, so the test split holds phrasings never seen in training)."""
+def held_out_families(families: list[str], test_size: float, rng: random.Random,
+                      holdout: str = "family") -> set[str]:
+    """The spam families that go wholly to the test split. `family` (default): within each
+    kind (`gambling` for `gambling/2`, see components.spam.kind_of) that has two or more
+    families, `test_size` of them, at least one, so every kind is trained on and tested on
+    unseen phrasings; kinds with a single family are pooled and split the same way.
+    `kind`: whole kinds held out (a stress test: kinds never seen in training)."""
+    if holdout not in ("family", "kind"):
+        raise ValueError(f"data.spam_holdout must be 'family' or 'kind', got {holdout!r}")
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for family in sorted(families):
+        by_kind[kind_of(family)].append(family)
+    if holdout == "kind":
+        groups = [(sorted(by_kind), 2)]                      # (candidates, fewest to split)
+    else:
+        groups = [(members, 2) for members in by_kind.values() if len(members) >= 2]
+        groups.append(([members[0] for members in by_kind.values() if len(members) == 1], 3))
+    held: set[str] = set()
+    for group, fewest in groups:
+        if len(group) < fewest:
+            continue
+        rng.shuffle(group)
+        held.update(group[:max(1, round(len(group) * test_size))])
+    if holdout == "kind":
+        held = {f for f in families if kind_of(f) in held}
+    return held
+
+
+def stratified_split(rows: list[dict], test_size: float, seed: int,
+                     spam_holdout: str = "family") -> tuple[list, list]:
+    """Split per label; a label whose rows all carry a spam family (three or more
+    families) is split by whole families (held_out_families), so the test split holds
+    phrasings never seen in training."""
     rng = random.Random(seed)
     by_label: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
@@ -146,9 +177,7 @@ def stratified_split(rows: list[dict], test_size: float, seed: int) -> tuple[lis
         group = by_label[label]
         families = sorted({r.get("family") for r in group if r.get("family")})
         if len(families) >= 3 and all(r.get("family") for r in group):
-            rng.shuffle(families)
-            n_test = max(1, round(len(families) * test_size))
-            held = set(families[:n_test])
+            held = held_out_families(families, test_size, rng, spam_holdout)
             test += [r for r in group if r["family"] in held]
             train += [r for r in group if r["family"] not in held]
             continue
@@ -185,7 +214,8 @@ def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
 # --------------------------------------------------------------------------- main
 def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | None = None,
            test_size: float = 0.2, seed: int = 13, max_answers: int = 2000,
-           max_per_source_label: int = 0, repo: str | None = None, rev: str | None = None) -> dict:
+           max_per_source_label: int = 0, spam_holdout: str = "family",
+           repo: str | None = None, rev: str | None = None) -> dict:
     """Read `sources` (+ `feedback` corrections), dedupe, split, write the splits to `out_dir`.
 
     `max_per_source_label` (0: no cap) caps each (source, label) group before the split;
@@ -244,7 +274,7 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
     if max_per_source_label:
         rest = cap_groups(rest, max_per_source_label, seed)
     merged = rest + fixed
-    train, test = stratified_split(rest, test_size, seed)
+    train, test = stratified_split(rest, test_size, seed, spam_holdout)
     train += fixed
     qa = sorted(answers.values(), key=lambda r: (r["card"], r["question"]))
     random.Random(seed).shuffle(qa)
@@ -278,4 +308,5 @@ def ingest_step(params: dict, out_dir: str, data: str = "", rev: str = "", repo:
                   test_size=float(d["test_size"]), seed=int(d["seed"]),
                   max_answers=int(d["max_answers"]),
                   max_per_source_label=int(d.get("max_per_source_label") or 0),
+                  spam_holdout=str(d.get("spam_holdout") or "family"),
                   repo=repo or None, rev=rev or None)

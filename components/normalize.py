@@ -12,9 +12,12 @@ components.labels.normalize_text it undoes four disguises:
    squeezed form reveals a word of the lexicons below, so `3시 30분` stays as it is.
 4. Well-known jamo abbreviations of swear words (`ㅅㅂ` -> 시발); other jamo-only words
    (ㅋㅋ, ㅎㅎ, ㅠㅠ, ㅇㅇ) are ordinary chat and kept.
+5. Links spelled out so a URL filter misses them (`win777 쩜컴` -> win777.com,
+   `ww w 점 vipbet 점 net` -> www.vipbet.net, `b i t . l y / abc` -> bit.ly/abc).
 
-`deobfuscate` also reports which lexicon words only appeared after undoing 1-3: that is
-deliberate evasion, which serving's rules count as evidence.
+`deobfuscate` also reports which lexicon words only appeared after undoing 1-3 (and
+SPELLED_LINK when 5 found a link): that is deliberate evasion, which serving's rules
+count as evidence.
 """
 from __future__ import annotations
 
@@ -45,6 +48,15 @@ SPAM_WORDS = ("토토", "카지노", "바카라", "슬롯", "먹튀", "첫충", 
               "오픈카톡", "텔레", "텔레그램", "리딩방", "대출", "현금화", "홍보")
 LEXICON = TOXIC_WORDS + SPAM_WORDS
 
+SPELLED_LINK = "(spelled link)"  # reported in Deobfuscated.revealed when 5 found a link
+_DOT = r"(?:\s*(?:쩜|점|닷|dot|\(\.\)|\[\.\]|\(dot\))\s*|\s*\.\s*)"
+_HOST = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+SPELLED_DOMAIN = re.compile(
+    rf"(?<![a-z0-9.])({_HOST}(?:{_DOT}{_HOST})*){_DOT}(com|net|org|kr|io|xyz|shop|bet|site|info|컴|넷)"
+    r"(?![a-z0-9])", re.IGNORECASE)
+SPELLED_WWW = re.compile(r"(?<![a-z])w ?w ?w(?![a-z])|더블유 ?(?:3|세) ?개", re.IGNORECASE)
+KOREAN_TLD = {"컴": "com", "넷": "net"}
+SPACED_DOT_WORD = re.compile(r"(?<=(?<!\S)[a-z0-9]) (?:쩜|점|닷|dot) (?=[a-z0-9](?!\S))", re.IGNORECASE)
 JAMO_RUN = re.compile(r"[ㄱ-ㅣ]+")
 LATIN_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,}(?![A-Za-z0-9])")
 INSIDE_SEPARATORS = re.compile(r"(?<=[가-힣])[\d\W_]{1,3}(?=[가-힣])")
@@ -116,14 +128,45 @@ def _join_single_syllables(tokens: list[str]) -> list[str]:
     return out
 
 
+def _join_spaced_letters(text: str) -> str:
+    """`b i t . l y / abc` -> `bit.ly/abc`: a run of 4+ one-character ASCII tokens holding
+    a `.` or `/` is joined (with the next token when the run ends in `.` or `/`)."""
+    tokens, out, i = text.split(" "), [], 0
+    single = lambda t: len(t) == 1 and t.isascii() and (t.isalnum() or t in ".:/-_")  # noqa: E731
+    while i < len(tokens):
+        j = i
+        while j < len(tokens) and single(tokens[j]):
+            j += 1
+        run = "".join(tokens[i:j])
+        if j - i >= 4 and ("." in run or "/" in run) and sum(map(str.isalnum, run)) >= 2:
+            if run[-1] in "./" and j < len(tokens) and tokens[j].isascii() and tokens[j][:1].isalnum():
+                run, j = run + tokens[j], j + 1
+            out.append(run)
+            i = j
+        else:
+            out.append(tokens[i])
+            i += 1
+    return " ".join(out)
+
+
+def unspell_links(text: str) -> str:
+    """Links written out to dodge URL filters, back as links (disguise 5 above)."""
+    out = SPELLED_WWW.sub("www", _join_spaced_letters(SPACED_DOT_WORD.sub(" . ", text)))
+    def domain(m: re.Match) -> str:
+        parts = re.split(_DOT, m.group(0), flags=re.IGNORECASE)
+        return ".".join(parts[:-1] + [KOREAN_TLD.get(parts[-1], parts[-1])])
+    return SPELLED_DOMAIN.sub(domain, out)
+
+
 def deobfuscate(text: str) -> Deobfuscated:
     """The message with disguises undone, and the lexicon words the disguises hid."""
     plain = normalize_text(_fold_width(text))
-    words = LATIN_WORD.findall(plain)
+    unspelled = unspell_links(plain)
+    words = LATIN_WORD.findall(unspelled)
     converted = {word: qwerty_to_hangul(word) for word in words}
-    out = plain
+    out = unspelled
     if words and all(converted.values()):
-        out = LATIN_WORD.sub(lambda m: converted[m.group()], plain)
+        out = LATIN_WORD.sub(lambda m: converted[m.group()], unspelled)
     out = LOOKALIKE_AFTER_JAMO.sub(lambda m: LOOKALIKE[m.group()], out)
     out = JAMO_RUN.sub(lambda m: (lambda c: c[0] if c[1] == 0 else m.group())(compose(m.group())),
                        out)
@@ -132,6 +175,8 @@ def deobfuscate(text: str) -> Deobfuscated:
               for old, new in zip(out.split(), squeezed)]
     out = " ".join(_join_single_syllables(tokens))
     revealed = _lexicon_hits(out) - _lexicon_hits(plain)
+    if unspelled != plain:
+        revealed.add(SPELLED_LINK)
     out = JAMO_RUN.sub(lambda m: JAMO_ABBREVIATIONS.get(m.group(), m.group()), out)
     return Deobfuscated(out, revealed)
 

@@ -1,18 +1,20 @@
-"""Synthetic Korean live-chat spam, by template family.
+"""Synthetic Korean live-chat spam, by kind and template family.
 
-There is no public Korean live-chat spam set, so the project generates its own. Each
-family is one kind of spam seen in Korean live chat (ads, gambling, coin scams, follower
-selling, side-job and loan bait, phishing, impersonation, game hacks, self-promotion,
-floods, copy-paste walls) or one evasion trick (spaced-out letters, dots and digits inside
-words, Hangul typed on a QWERTY keyboard, loose jamo like `ㅋr지노`, links spelled out).
-Every family has several phrasing templates, and every generated row records its family,
-so a split can hold whole families out of training: the test split then holds phrasings
-the model never saw (components.ingest.stratified_split does this).
+There is no public Korean live-chat spam set, so the project generates its own. Each kind
+is one sort of spam seen in Korean live chat (ads, gambling, coin scams, follower selling,
+side-job and loan bait, phishing, impersonation, game hacks, self-promotion, floods,
+copy-paste walls) or one evasion trick (spaced-out letters, dots and digits inside words,
+Hangul typed on a QWERTY keyboard, loose jamo like `ㅋr지노`, links spelled out). Every
+kind has several phrasing templates; one template is one family, named `kind/index`
+(`gambling/2`), and every generated row records its family, so a split can hold whole
+families out of training: the test split then holds phrasings the model never saw, of
+every kind (components.ingest.stratified_split; `data.spam_holdout: kind` holds whole
+kinds out instead, a harder stress test).
 
 A template is plain text with `{slot}` fields: a name from SLOTS (a random link, phone
 number, messenger id, ...) or inline alternatives `{a|b|c}` (one is picked). To add a
-family, add a list of templates to TEMPLATES (and, for an evasion trick, a text transform
-to TRANSFORMS). See docs/data.md.
+phrasing, add a template to its kind in TEMPLATES; to add a kind, add a list of templates
+(and, for an evasion trick, a text transform to TRANSFORMS). See docs/data.md.
 """
 from __future__ import annotations
 
@@ -120,81 +122,96 @@ TEMPLATES: dict[str, list[str]] = {
         "방송 {시청자|채팅|트래픽} 늘리고 싶으신 분 {msg} 문의",
         "{platform} {구독자|팔로워} 구매 {link}",
         "시청자 봇 {n}명 {24시간|실시간} 유지 {money} {msg}",
+        "{수익창출|파트너} 조건 {빠르게|일주일 안에} 맞춰드립니다 {구독자|시청시간} 작업 {contact}",
     ],
     "side_job": [
         "{알바 구함|고수익 부업|용돈벌이|재택 알바} {일당 20만|하루 1시간|초보 가능|폰만 있으면 됨} {msg}",
         "{주부|학생|직장인} 부업 {월 300|일 10만} 가능 {msg}로 연락주세요",
         "간단한 {리뷰|타이핑|좋아요 누르기} 알바 {건당 5천원|시급 3만} {msg}",
         "집에서 {폰으로|노트북으로} {money} 버는 법 {link}",
+        "{부업|투잡} {하실분|구해요} {카톡|문자} 주세요 {msg} {선착순|오늘만} {n}명",
     ],
     "loan_phone": [
         "{대출 상담|급전 필요하신분|무직자 대출|소액결제 현금화|신불자 대출} {phone}",
         "{당일|즉시|무방문} {대출|입금} {money}까지 가능 ☎ {phone}",
         "{정보이용료|소액결제|상품권} 현금화 {pct} {phone}",
         "{신용|저신용} {상관없이|무관} 대출 문의 {phone} {msg}",
+        "{휴대폰|핸드폰} {소액|한도} {즉시|당일} 현금 {money} 문자주세요 {phone}",
     ],
     "adult": [
         "{외로운|심심한} {분들|남성분} {만남|랜덤채팅} {link}",
         "{19금|성인} {방송|영상} 무료로 보는 곳 {link}",
         "{동네|근처} {친구|여친} 만들기 {앱|사이트} {link}",
         "{msg} 로 {사진|영상} 보내드림 {19|성인}",
+        "{오늘밤|지금} {만날 분|영통하실 분} {msg} {❤|♥|💋}",
     ],
     "phishing_event": [
         "{축하합니다|당첨!!} {방송|채널} {이벤트|추첨} {당첨되셨습니다|선정} 상품 수령 {link}",
         "[{platform}] {무료 별풍선|무료 치즈|무료 후원 쿠폰} 받기 {link}",
         "{기프티콘|문상} {무료|공짜로} 받는 법 {link}",
         "선착순 {n}명 {money} {문화상품권|쿠폰} 지급 {link}",
+        "{방송 시청자|채팅 참여자} 전원 {money} {포인트|캐시} 지급 {이벤트|행사} {link}",
     ],
     "fake_notice": [
         "[공지] {스트리머|방장} 계정 {정지 예정|신고 접수}, {확인|이의신청} {link}",
         "{운영자|관리자}입니다 {본인 인증|계정 보호} 필요합니다 {link}",
         "[{platform} 안내] {저작권 위반|약관 위반}으로 방송 종료 예정 {link}",
         "채널 {보안|인증} 만료 {24시간 내|오늘 중} 로그인 필요 {link}",
+        "{platform} 고객센터: {비정상 로그인|해킹 시도} 감지 {비밀번호 변경|계정 확인} {link}",
     ],
     "cheat_rmt": [
         "{game} {에임핵|월핵|매크로|오토} 판매 {안전|탐지 안됨} {msg}",
         "{game} {계정|아이템|골드|다이아} {삽니다|팝니다|현금거래} {msg}",
         "{game} 대리 {랭크|티어} 올려드림 {money} {msg}",
         "{game} {작업장|매크로} {프로그램|계정} 싸게 {link}",
+        "{game} {무료 캐시|쿠폰 코드} {생성기|뿌림} {code} {link}",
     ],
     "self_promo": [
         "{신입|초보|버튜버} 스트리머 {name}입니다 {많관부|놀러와주세요|구독 부탁드려요} {link}",
         "{제 채널|우리 방송} {구독|팔로우} 해주시면 {맞구독|맞팔} 해드려요 {link}",
         "{맞팔|맞구독} 하실 분 {msg}",
         "{platform}에서 {name} 검색해주세요 {매일 방송|24시간 방송} 중",
+        "{지금|오늘} {game} 방송 {켰어요|시작했어요} {name} {보러 와주세요|구경 오세요} {link}",
     ],
     "copy_paste": [
         "{우리 방송|제 채널|신입 스트리머} {놀러오세요|구독 부탁|홍보합니다} ",
         "{link} {link} ",
         "{이 채팅 복사해서|이거 퍼뜨려주세요|5개 방에 붙여넣으면} {행운이 옵니다|당첨|ㄱㄱ} ",
         "{product} {money} {msg} ",
+        "{구독|좋아요|알림설정} {부탁드립니다|눌러주세요} {name} ",
     ],
-    "flood": ["{flood}", "{flood} {short}", "{구독|팔로우|홍보|하이} {flood}"],
+    "flood": ["{flood}", "{flood} {short}", "{구독|팔로우|홍보|하이} {flood}", "{flood} {msg}",
+              "{name} {방송|채널} {flood}"],
     "spaced_out": [
         _BAIT + " {contact}",
         "{contact} " + _BAIT + " {ㄱㄱ|문의|환영}",
         _BAIT + " " + _BAIT,
+        "{오늘만|지금} " + _BAIT + " {문의|상담} {contact}",
     ],
     "dotted": [
         _BAIT + " {contact}",
         _BAIT + " {지금|오늘만} {contact}",
         "{contact} " + _BAIT,
+        _BAIT + " " + _BAIT + " {contact} {24시|연중무휴}",
     ],
     "qwerty_hangul": [
         _BAIT + " {contact}",
         _BAIT + " {gogo|ㄱㄱ} {contact}",
         "{contact} " + _BAIT + " {문의|ㄱㄱ}",
+        "{지금|오늘만} " + _BAIT + " " + _BAIT + " {contact}",
     ],
     "jamo_mix": [
         _BAIT + " {contact}",
         "{지금|오늘} " + _BAIT + " {contact}",
         _BAIT + "!! {contact}",
+        "{contact} {로|으로} " + _BAIT + " {문의|ㄱㄱ}",
     ],
     "spelled_link": [
         "{카지노|토토|코인|부업|팔로워} {가입|문의|구매} {spelled}",
         "{spelled} {들어와|검색|접속} {첫충|무료|할인}",
         "주소 {spelled} {복붙|입력}하세요",
         "검색창에 {spelled} {치면 나옴|검색}",
+        "{무료 코인|꽁머니|할인 쿠폰} {받는 곳|주는 곳} {spelled}",
     ],
 }
 
@@ -319,37 +336,61 @@ def fill(template: str, rng: random.Random, transform=None) -> str:
     return _FIELD.sub(one, template)
 
 
-def _family(name: str) -> Callable[[random.Random], str]:
+def _maker(kind: str, index: int) -> Callable[[random.Random], str]:
     def make(rng: random.Random) -> str:
-        text = fill(rng.choice(TEMPLATES[name]), rng, TRANSFORMS.get(name))
-        if name == "copy_paste":
+        text = fill(TEMPLATES[kind][index], rng, TRANSFORMS.get(kind))
+        if kind == "copy_paste":
             text = text * rng.randint(3, 6)
         return text
-    make.__doc__ = f"One `{name}` spam message."
+    make.__doc__ = f"One `{kind}` spam message from template {index}."
     return make
 
 
-FAMILIES: dict[str, Callable[[random.Random], str]] = {name: _family(name) for name in TEMPLATES}
+# A family is one phrasing template, named `kind/index` (`gambling/2`); a kind is one
+# TEMPLATES entry. Ingest holds whole families out of training (see kind_of).
+KINDS: list[str] = sorted(TEMPLATES)
+FAMILIES: dict[str, Callable[[random.Random], str]] = {
+    f"{kind}/{i}": _maker(kind, i) for kind in KINDS for i in range(len(TEMPLATES[kind]))}
+
+
+def kind_of(family: str) -> str:
+    """`gambling/2` -> `gambling` (a family name without a `/` is its own kind)."""
+    return family.split("/", 1)[0]
+
+
+def _resolve(families: list[str] | None) -> dict[str, list[str]]:
+    """kind -> allowed families, from kind names and/or family names (default: all)."""
+    names = families or KINDS
+    unknown = [n for n in names if n not in FAMILIES and n not in TEMPLATES]
+    if unknown:
+        raise KeyError(f"unknown spam kinds or families {sorted(unknown)}; "
+                       f"kinds: {KINDS}; families are KIND/INDEX, e.g. gambling/0")
+    out: dict[str, list[str]] = {}
+    for name in names:
+        members = [name] if name in FAMILIES else [f for f in FAMILIES if kind_of(f) == name]
+        bucket = out.setdefault(kind_of(name), [])
+        bucket += [m for m in members if m not in bucket]
+    return out
 
 
 def generate_one(rng: random.Random, families: list[str] | None = None) -> dict:
-    """One spam message {text, family}, from the given families (default: all)."""
-    family = rng.choice(families or sorted(FAMILIES))
+    """One spam message {text, family}, from the given kinds or families (default: all)."""
+    allowed = _resolve(families)
+    family = rng.choice(allowed[rng.choice(sorted(allowed))])
     return {"text": normalize_text(FAMILIES[family](rng)), "family": family}
 
 
 def generate(n: int, seed: int = 11, families: list[str] | None = None) -> list[dict]:
-    """`n` spam rows {text, family} with unique texts, families taken in turn (balanced)."""
-    names = sorted(families or FAMILIES)
-    unknown = set(names) - set(FAMILIES)
-    if unknown:
-        raise KeyError(f"unknown spam families {sorted(unknown)}; known: {sorted(FAMILIES)}")
+    """`n` spam rows {text, family} with unique texts: kinds taken in turn (balanced), the
+    template drawn at random within the kind. `families` limits kinds and/or families."""
+    allowed = _resolve(families)
+    kinds = sorted(allowed)
     rng = random.Random(seed)
     rows: list[dict] = []
     seen: set[str] = set()
     misses = 0
     while len(rows) < n:
-        row = generate_one(rng, [names[len(rows) % len(names)]])
+        row = generate_one(rng, allowed[kinds[len(rows) % len(kinds)]])
         if not row["text"] or row["text"] in seen:
             misses += 1
             if misses > 50 * n + 1000:

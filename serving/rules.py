@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 
 from components.labels import LABELS, PRIORITY
-from components.normalize import SPAM_WORDS, TOXIC_WORDS, deobfuscate
+from components.normalize import SPAM_WORDS, SPELLED_LINK, TOXIC_WORDS, deobfuscate
 from serving.message import ChatMessage
 
 SHORTENERS = ("bit.ly", "me2.do", "han.gl", "vo.la", "url.kr", "t.ly", "is.gd", "tinyurl.com",
@@ -36,6 +36,14 @@ SPAM_TERMS = ("토토", "카지노", "바카라", "슬롯", "먹튀", "첫충", 
               "현금화")
 MIN_REPEAT_CHARS = 10
 REPEATED_UNIT = re.compile(r"^(.{4,}?)\1{2,}.{0,4}$")
+CHAT_NOISE = re.compile(r"[ㄱ-ㅣ0-9wW!?.,~^;:*<>\-_=+]+")  # ㅋㅋㅋ, ㅠㅠ, !!!, >>>, www: normal chat
+
+
+def flood_run(spaceless: str, times: int) -> bool:
+    """A unit of 1-12 characters repeated `times` times in a row (`팔로우팔로우...`,
+    `🔥🔥🔥...`), unless the unit is laughter, crying or punctuation."""
+    pattern = re.compile(rf"(.{{1,12}}?)\1{{{times - 1},}}")
+    return any(not CHAT_NOISE.fullmatch(m.group(1)) for m in pattern.finditer(spaceless))
 
 
 @dataclass
@@ -99,14 +107,16 @@ class Rules:
             ev.spam["phone"] = w["phone"]
         if any(term in spaceless for term in SPAM_TERMS):
             ev.spam["spam_word"] = w["spam_word"]
-        if deob.revealed & set(SPAM_WORDS):
+        if deob.revealed & {*SPAM_WORDS, SPELLED_LINK}:
             ev.spam["evasion"] = w["evasion_spam"]
         if deob.revealed & set(TOXIC_WORDS):
             ev.toxic["evasion"] = w["evasion_toxic"]
         tokens = text.split()
-        if tokens and collections.Counter(tokens).most_common(1)[0][1] >= w["flood_tokens"]:
+        if (tokens and collections.Counter(tokens).most_common(1)[0][1] >= w["flood_tokens"]) \
+                or flood_run(spaceless, w["flood_tokens"]):
             ev.spam["flood"] = w["flood"]
-        if REPEATED_UNIT.match(spaceless):
+        repeated = REPEATED_UNIT.match(spaceless)
+        if repeated and not CHAT_NOISE.fullmatch(repeated.group(1)):
             ev.spam["repeat"] = w["repeat"]
         self._history(message, spaceless.lower(), ev)
         return ev

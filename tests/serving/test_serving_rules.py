@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from components.config import load_params
-from components.normalize import compose, deobfuscate, normalize_evasion, qwerty_to_hangul
+from components.normalize import (SPELLED_LINK, compose, deobfuscate, normalize_evasion,
+                                  qwerty_to_hangul)
 from serving.message import ChatMessage
 from serving.rules import Evidence, Rules, combine
 
@@ -25,6 +26,13 @@ RULES = load_params()["serving"]["rules"]
     ("3시 30분에 봐요", "3시 30분에 봐요", set()),     # separators that hide nothing stay
     ("hello world", "hello world", set()),            # English stays English
     ("ｂｉｔ．ｌｙ", "bit.ly", set()),                 # full-width folded
+    ("주소 lucky99 쩜컴 입력", "주소 lucky99.com 입력", {SPELLED_LINK}),       # link spelled out
+    ("ww w 점 vipbet 점 net", "www.vipbet.net", {SPELLED_LINK}),
+    ("g o o . s u / bcmj 가입", "goo.su/bcmj 가입", {SPELLED_LINK}),
+    ("b i t 쩜 l y / x8ab", "bit.ly/x8ab", {SPELLED_LINK}),
+    ("ggsale (.)com 검색", "ggsale.com 검색", {SPELLED_LINK}),
+    ("naver.com 봤어", "naver.com 봤어", set()),      # a plain link is no disguise
+    ("10점 만점에 10점 . . . .", "10점 만점에 10점 . . . .", set()),
 ])
 def test_deobfuscate_examples(text, expected, revealed):
     result = deobfuscate(text)
@@ -53,6 +61,10 @@ def msg(text, user="u1", channel="c"):
     ("급전 01012345678", "phone"),
     ("먹튀없는 사이트", "spam_word"),
     ("구독 " * 12, "flood"),
+    ("팔로우" * 12 + " han.gl/x1", "flood"),            # joined repeats
+    ("🔥" * 15, "flood"),
+    ("주소 win777 닷컴 입력", "link"),                  # spelled-out link
+    ("주소 win777 닷컴 입력", "evasion"),
     ("우리 방송 놀러오세요 " * 3, "repeat"),
     ("토0토 가입", "evasion"),
 ])
@@ -61,7 +73,8 @@ def test_spam_evidence(text, reason):
 
 
 @pytest.mark.parametrize("text", ["오늘 방송 몇 시까지 해요?", "ㅋㅋㅋㅋㅋㅋㅋ", "탑 라인 밀어요",
-                                  "3시 30분에 시작", "gg wp", "이 노래 제목 뭐예요"])
+                                  "3시 30분에 시작", "gg wp", "이 노래 제목 뭐예요",
+                                  "ㅋ" * 30, "!" * 20, "ㅠㅠㅠㅠㅠㅠㅠㅠㅠㅠㅠㅠ", "A >>>>>>>>>>>> B"])
 def test_ordinary_chat_has_no_evidence(text):
     ev = Rules(RULES).inspect(msg(text))
     assert ev.spam == {} and ev.toxic == {}

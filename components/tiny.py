@@ -14,17 +14,23 @@ from components.labels import CHAT_TEMPLATE, LABELS, TURN_TOKENS
 SPECIAL = ["<pad>", "<eos>", "<bos>", "<unk>", *TURN_TOKENS]
 
 
-def build_tokenizer(texts: Iterable[str], vocab_size: int):
+def build_tokenizer(texts: Iterable[str], vocab_size: int, unit: str = "bpe"):
     """A byte-level BPE tokenizer trained on `texts`, with Gemma's special tokens.
 
-    Every label is one added token, so a label is always a single token after the prompt
-    and scoring needs one forward pass.
+    `unit`: `bpe` merges bytes into frequent words and word pieces; `char` never merges
+    across a character, so a token is at most one character (a Hangul syllable), rarer
+    characters falling back to their bytes. Every label is one added token, so a label is
+    always a single token after the prompt and scoring needs one forward pass.
     """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
+    if unit not in ("bpe", "char"):
+        raise ValueError(f"model.tiny.tokenizer must be 'bpe' or 'char', got {unit!r}")
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False) if unit == "bpe" else \
+        pre_tokenizers.Sequence([pre_tokenizers.Split(Regex("."), behavior="isolated"),
+                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
@@ -47,7 +53,7 @@ def build_tiny_base(texts: list[str], out_dir: str | Path, cfg: dict, seed: int 
     from components.labels import ANSWER_INSTRUCTION, CLASSIFY_INSTRUCTION
 
     corpus = list(texts) + [CLASSIFY_INSTRUCTION, ANSWER_INSTRUCTION] * 20
-    tokenizer = build_tokenizer(corpus, int(cfg["vocab_size"]))
+    tokenizer = build_tokenizer(corpus, int(cfg["vocab_size"]), cfg.get("tokenizer", "bpe"))
     torch.manual_seed(seed)
     config = Gemma2Config(
         vocab_size=len(tokenizer),

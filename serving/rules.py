@@ -29,7 +29,8 @@ TLDS = "com|net|org|kr|io|ly|gl|gd|do|me|shop|co|xyz|top|site|info|biz|link|clic
 LINK = re.compile(rf"(https?://|www\.)\S+|\b[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)*\.({TLDS})\b(/\S*)?",
                   re.IGNORECASE)
 SPACED_SHORTENER = re.compile("|".join(re.escape(d) for d in SHORTENERS), re.IGNORECASE)
-MESSENGER = re.compile(r"(카카오톡|오픈카톡|카톡|텔레그램|텔레|텔ㄹ|라인|kakao|telegram|line)"
+MESSENGER = re.compile(r"(?<![A-Za-z])(카카오톡|오픈카톡|카톡|텔레그램|텔레|텔ㄹ|라인|디스코드|디코|위챗|kakao|telegram|line|"
+                       r"discord|wechat|tg)"
                        r"(\s*(id|아이디|[:：@]))*\s*[A-Za-z0-9_.]{3,}", re.IGNORECASE)
 PHONE = re.compile(r"(?<!\d)0(1[016789]|[2-6]\d|70|50\d?)[-. ]?\d{3,4}[-. ]?\d{4}(?!\d)")
 SPAM_TERMS = ("토토", "카지노", "바카라", "슬롯", "먹튀", "첫충", "매충", "환전", "리딩방", "대출",

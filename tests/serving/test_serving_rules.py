@@ -57,6 +57,8 @@ def msg(text, user="u1", channel="c"):
     ("www.vipbet.kr 가입", "link"),
     ("알바 구함 카톡 ID abc123", "messenger"),
     ("텔레 @coinking", "messenger"),
+    ("디코 : d42jlzs 로 사진 보내드림", "messenger"),
+    ("TG cfxz8j 문의", "messenger"),
     ("대출 상담 010-1234-5678", "phone"),
     ("급전 01012345678", "phone"),
     ("먹튀없는 사이트", "spam_word"),

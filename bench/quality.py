@@ -67,6 +67,16 @@ def with_rules(texts: list[str], probs, params: dict) -> list[str]:
     return out
 
 
+def unseen_family_recall(train_rows: list[dict], test: list[dict], pred: list[str]) -> dict:
+    """Spam recall per spam family held out of training."""
+    seen = {r.get("family") for r in train_rows if r["label"] == "spam"}
+    hits: dict[str, list[bool]] = {}
+    for row, label in zip(test, pred):
+        if row["label"] == "spam" and row.get("family") not in seen:
+            hits.setdefault(str(row.get("family")), []).append(label == "spam")
+    return {family: sum(h) / len(h) for family, h in sorted(hits.items())}
+
+
 def fmt(x) -> str:
     return "   n/a" if x is None else f"{x:6.3f}"
 
@@ -131,11 +141,17 @@ def main(argv: list[str] | None = None) -> int:
               f"scored in {seconds:.1f} s ({len(test) / max(seconds, 1e-9):.0f} msg/s); "
               f"baseline fit+predict {base_seconds:.1f} s")
         print_report(scores(train_rows, test, pred), scores(train_rows, test, base_pred), test)
-        bot = scores(train_rows, test, with_rules(texts, probs, params))
+        bot_pred = with_rules(texts, probs, params)
+        bot = scores(train_rows, test, bot_pred)
         print(f"\nthe bot (model + serving rules): macro-F1 {fmt(bot['macro_f1'])}, spam recall on "
               f"unseen families {fmt(bot.get('spam_recall_unseen'))}, normal flagged "
               f"{fmt(bot.get('normal_flagged_rate'))}; per source: "
               + ", ".join(f"{src} {v['macro_f1']:.3f}" for src, v in bot["per_source"].items()))
+        per_family = [unseen_family_recall(train_rows, test, p) for p in (pred, base_pred, bot_pred)]
+        missed = [f for f in per_family[0] if min(r[f] for r in per_family) < 1.0]
+        print(f"unseen spam families below recall 1 (model / tfidf / bot), {len(per_family[0]) - len(missed)}"
+              f" of {len(per_family[0])} families at 1.0 for all three: " + ", ".join(
+                  f"{f} {per_family[0][f]:.2f}/{per_family[1][f]:.2f}/{per_family[2][f]:.2f}" for f in missed))
     return 0
 
 

@@ -101,3 +101,18 @@ def test_flag_rates_and_versus_baseline():
     assert table["source:a"]["delta"] == pytest.approx(0.1)
     assert table["label:spam"]["delta"] == pytest.approx(-0.05)
     assert table["macro_f1"]["model"] == 0.8
+
+
+def test_char_tokenizer_never_merges_across_characters_and_round_trips():
+    from components.labels import LABELS
+    from components.tiny import build_tokenizer
+    texts = ["안녕하세요 방송 재밌어요", "카지노 가입 bit.ly/abc", "ㅋㅋㅋ 오늘 몇 시까지 해요?"] * 20
+    char, bpe = build_tokenizer(texts, 400, "char"), build_tokenizer(texts, 400, "bpe")
+    text = "안녕하세요 카지노 bit.ly"
+    pieces = [char.convert_tokens_to_string([t]) for t in char.tokenize(text)]
+    assert all(len(piece) == 1 for piece in pieces) and "".join(pieces) == text
+    assert len(bpe.tokenize(text)) < len(pieces)            # BPE merged whole words
+    assert char.decode(char(text)["input_ids"]) == text
+    assert all(len(char.tokenize(label)) == 1 for label in LABELS)  # labels stay one token
+    with pytest.raises(ValueError, match="model.tiny.tokenizer must be"):
+        build_tokenizer(texts, 400, "word")

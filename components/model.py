@@ -65,6 +65,7 @@ class ChatModel:
         self.label_ids = torch.tensor(meta["label_token_ids"], device=device)
         self.prepare = text_normalizer(meta.get("normalize"))
         self._prefix = None  # (prompt-prefix token ids, their KV cache), built on first use
+        self.members: list[ChatModel] = []  # ensemble members (train.ensemble); label_probs averages
 
     @classmethod
     def load(cls, model_dir: str | Path, device: str | None = None, merge: bool = True) -> "ChatModel":
@@ -86,7 +87,9 @@ class ChatModel:
         if merge:
             model = model.merge_and_unload()
         tokenizer = AutoTokenizer.from_pretrained(str(root / "adapter"))
-        return cls(model.to(device), tokenizer, meta, device)
+        loaded = cls(model.to(device), tokenizer, meta, device)
+        loaded.members = [cls.load(root / member, device, merge) for member in meta.get("members", [])]
+        return loaded
 
     def _encode(self, prompts: Sequence[str]):
         batch = self.tokenizer(list(prompts), return_tensors="pt", padding=True,
@@ -100,11 +103,18 @@ class ChatModel:
 
     def label_probs(self, texts: Sequence[str], batch_size: int = 64,
                     reuse_prefix: bool = True) -> np.ndarray:
-        """An (n, 4) array of label probabilities, columns in LABELS order.
+        """An (n, 4) array of label probabilities, columns in LABELS order: the mean over
+        this model and its ensemble members (answers come from this model alone).
 
         With `reuse_prefix`, the instruction every prompt starts with is run through the model
         once and its key/value cache reused for each batch (same result; see bench/serving.py).
         """
+        probs = self._own_label_probs(texts, batch_size, reuse_prefix)
+        for member in self.members:
+            probs += member._own_label_probs(texts, batch_size, reuse_prefix)
+        return probs / (1 + len(self.members))
+
+    def _own_label_probs(self, texts: Sequence[str], batch_size: int, reuse_prefix: bool) -> np.ndarray:
         import torch
         out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
         prompts = [render_prompt(self.tokenizer, classify_messages(self.prepare(t))) for t in texts]

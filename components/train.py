@@ -4,12 +4,20 @@ One adapter does both jobs of the bot: the classification instruction (message -
 and the answering instruction (question + channel card + recent chat -> short answer).
 Loss is on the completion only. The base is `model.base` from params.yaml: `tiny` builds
 a small Gemma2 locally (components.tiny); anything else is a hub id or a local directory.
+
+`train.ensemble` adds members: each is a list of `section.key=value` overrides (e.g. another
+tokenizer vocabulary) and becomes a full model directory under `members/` of the model
+directory; components.model.ChatModel averages the members' label probabilities. On CPU
+the members train at the same time, one process each (`python -m components.train`).
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import random
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -118,8 +126,65 @@ def sft_config(params: dict, output_dir: str, device: str):
     )
 
 
+def member_params(params: dict, overrides: list[str], threads: int) -> dict:
+    """The params of one ensemble member: `overrides` applied, no members of its own."""
+    from components.config import set_dotted
+    out = copy.deepcopy(params)
+    for assignment in overrides:
+        set_dotted(out, assignment)
+    out["train"]["ensemble"] = []
+    out["train"]["threads"] = threads
+    return out
+
+
 def train(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params: dict) -> dict:
-    """Fine-tune on `data_dir`'s train split; write the model directory; return a summary."""
+    """Fine-tune on `data_dir`'s train split; write the model directory; return a summary
+    (with `train.ensemble`, the first member's, plus `members` and the total seconds)."""
+    extra = [list(m) for m in params["train"].get("ensemble") or []]
+    if not extra:
+        return train_one(data_dir, model_dir, params)
+    on_cpu = pick_device() == "cpu"
+    threads = int(params["train"].get("threads") or 0)
+    if on_cpu and not threads:        # every member at once, the cores shared out
+        threads = max(1, (os.cpu_count() or 1) // (1 + len(extra)))
+    started, out = time.time(), Path(model_dir)
+    plans = [(out, member_params(params, [], threads))]
+    plans += [(out / "members" / str(i), member_params(params, m, threads))
+              for i, m in enumerate(extra, 1)]
+    summaries = (_train_in_processes(data_dir, plans) if on_cpu   # one accelerator: in turn
+                 else [train_one(data_dir, path, p) for path, p in plans])
+    meta = json.loads((out / META_FILE).read_text())
+    meta["members"] = [str(path.relative_to(out)) for path, _ in plans[1:]]
+    meta["ensemble"] = extra
+    (out / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2))
+    return {**summaries[0], "members": 1 + len(extra), "member_summaries": summaries,
+            "train_seconds": round(time.time() - started, 2)}
+
+
+def _train_in_processes(data_dir, plans: list[tuple[Path, dict]]) -> list[dict]:
+    """Run train_one for every (model dir, params) at once, one subprocess each."""
+    with tempfile.TemporaryDirectory(prefix="chatloop-members-") as tmp:
+        jobs = []
+        for i, (path, p) in enumerate(plans):
+            spec = Path(tmp) / f"{i}.json"
+            spec.write_text(json.dumps({"data": str(data_dir), "model": str(path), "params": p}))
+            log = open(Path(tmp) / f"{i}.log", "w")
+            jobs.append((subprocess.Popen([sys.executable, "-m", "components.train", str(spec)],
+                                          stdout=log, stderr=subprocess.STDOUT), log, spec))
+        failed = []
+        for i, (proc, log, spec) in enumerate(jobs):
+            code = proc.wait()
+            log.close()
+            if code:
+                failed.append(f"member {i} exited {code}:\n"
+                              + Path(log.name).read_text(errors="replace")[-3000:])
+        if failed:
+            raise RuntimeError("ensemble training failed; " + "\n".join(failed))
+        return [json.loads(spec.with_suffix(".out.json").read_text()) for _, _, spec in jobs]
+
+
+def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params: dict) -> dict:
+    """One model: fine-tune on `data_dir`'s train split, write the model directory."""
     import torch
     from datasets import Dataset
     from peft import get_peft_model
@@ -189,3 +254,9 @@ def train(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params: dic
 def train_step(params: dict, data_dir: str, model_dir: str) -> dict:
     """Pipeline entry point (wrapped by pipelines.components)."""
     return train(data_dir, model_dir, params)
+
+
+if __name__ == "__main__":   # one ensemble member: python -m components.train SPEC.json
+    job = json.loads(Path(sys.argv[1]).read_text())
+    result = train_one(job["data"], job["model"], job["params"])
+    Path(sys.argv[1]).with_suffix(".out.json").write_text(json.dumps(result))

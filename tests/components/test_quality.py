@@ -116,3 +116,37 @@ def test_char_tokenizer_never_merges_across_characters_and_round_trips():
     assert all(len(char.tokenize(label)) == 1 for label in LABELS)  # labels stay one token
     with pytest.raises(ValueError, match="model.tiny.tokenizer must be"):
         build_tokenizer(texts, 400, "word")
+
+
+def ensemble_params(fast_params, members):
+    import copy
+    params = copy.deepcopy(fast_params)
+    params["train"].update(max_steps=12, answer_ratio=0.0, ensemble=members)
+    return params
+
+
+def test_ensemble_members_train_at_once_and_their_probabilities_are_averaged(
+        sample_splits, fast_params, tmp_path):
+    from components.train import train
+    out = tmp_path / "ensemble"
+    summary = train(sample_splits, out, ensemble_params(fast_params, [["model.tiny.vocab_size=700"]]))
+    assert summary["members"] == 2 and len(summary["member_summaries"]) == 2
+    meta = json.loads((out / META_FILE).read_text())
+    assert meta["members"] == ["members/1"] and meta["ensemble"] == [["model.tiny.vocab_size=700"]]
+    assert "members" not in json.loads((out / "members" / "1" / META_FILE).read_text())
+    model = ChatModel.load(out)
+    member = model.members[0]
+    assert len(member.tokenizer) < len(model.tokenizer)         # the override took effect
+    texts = [r["text"] for r in read_jsonl(sample_splits / "test.jsonl")][:40]
+    own, theirs = model._own_label_probs(texts, 16, True), member._own_label_probs(texts, 16, True)
+    assert not np.allclose(own, theirs)
+    np.testing.assert_allclose(model.label_probs(texts, 16), (own + theirs) / 2, atol=1e-6)
+
+
+def test_bad_ensemble_members_fail_clearly(sample_splits, fast_params, tmp_path):
+    from components.train import train
+    with pytest.raises(KeyError, match="unknown parameter 'nope'"):
+        train(sample_splits, tmp_path / "a", ensemble_params(fast_params, [["model.tiny.nope=1"]]))
+    assert not (tmp_path / "a").exists()                          # refused before any training
+    with pytest.raises(RuntimeError, match="member 1 exited 1(.|\n)*model.tiny.tokenizer must be"):
+        train(sample_splits, tmp_path / "b", ensemble_params(fast_params, [["model.tiny.tokenizer=word"]]))

@@ -28,7 +28,8 @@ os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", "100000000000")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from components.config import load_params  # noqa: E402
-from components.evaluate import baseline_predict, classification_metrics, flag_rates  # noqa: E402
+from components.evaluate import (baseline_predict, classification_metrics, flag_rates,  # noqa: E402
+                                 unseen_spam_hits)
 from components.ingest import CHAT_FILE, TEST_FILE, ingest_step  # noqa: E402
 from components.labels import LABELS  # noqa: E402
 from components.train import read_jsonl, train  # noqa: E402
@@ -65,16 +66,6 @@ def with_rules(texts: list[str], probs, params: dict) -> list[str]:
         ev = rules.inspect(ChatMessage("replay", f"c{i}", str(i), f"u{i}", f"u{i}", text))
         out.append(combine({label: float(p) for label, p in zip(LABELS, row)}, ev)[0])
     return out
-
-
-def unseen_family_recall(train_rows: list[dict], test: list[dict], pred: list[str]) -> dict:
-    """Spam recall per spam family held out of training."""
-    seen = {r.get("family") for r in train_rows if r["label"] == "spam"}
-    hits: dict[str, list[bool]] = {}
-    for row, label in zip(test, pred):
-        if row["label"] == "spam" and row.get("family") not in seen:
-            hits.setdefault(str(row.get("family")), []).append(label == "spam")
-    return {family: sum(h) / len(h) for family, h in sorted(hits.items())}
 
 
 def fmt(x) -> str:
@@ -147,7 +138,9 @@ def main(argv: list[str] | None = None) -> int:
               f"unseen families {fmt(bot.get('spam_recall_unseen'))}, normal flagged "
               f"{fmt(bot.get('normal_flagged_rate'))}; per source: "
               + ", ".join(f"{src} {v['macro_f1']:.3f}" for src, v in bot["per_source"].items()))
-        per_family = [unseen_family_recall(train_rows, test, p) for p in (pred, base_pred, bot_pred)]
+        per_family = [{family: sum(hits) / len(hits) for family, hits
+                       in unseen_spam_hits(train_rows, test, p).items()}
+                      for p in (pred, base_pred, bot_pred)]
         missed = [f for f in per_family[0] if min(r[f] for r in per_family) < 1.0]
         print(f"unseen spam families below recall 1 (model / tfidf / bot), {len(per_family[0]) - len(missed)}"
               f" of {len(per_family[0])} families at 1.0 for all three: " + ", ".join(

@@ -45,16 +45,26 @@ def classification_metrics(gold: list[str], pred: list[str], sources: list[str] 
     return out
 
 
+def unseen_spam_hits(train: list[dict], test: list[dict], pred: list[str]) -> dict[str, list[bool]]:
+    """For each spam family never seen in training: whether each of its test rows was
+    predicted spam."""
+    seen = {r.get("family") for r in train if r["label"] == "spam"}
+    hits: dict[str, list[bool]] = {}
+    for row, label in zip(test, pred):
+        if row["label"] == "spam" and row.get("family") not in seen:
+            hits.setdefault(str(row.get("family")), []).append(label == "spam")
+    return dict(sorted(hits.items()))
+
+
 def flag_rates(train: list[dict], test: list[dict], pred: list[str]) -> dict:
     """What moderation cares about: spam recall on spam families never seen in training
     (phrasings the model could not memorise) and the share of normal messages flagged
     (predicted toxic or spam: a false positive that would hit an innocent viewer)."""
-    seen = {r.get("family") for r in train if r["label"] == "spam"}
-    unseen = [q for r, q in zip(test, pred) if r["label"] == "spam" and r.get("family") not in seen]
+    unseen = [hit for hits in unseen_spam_hits(train, test, pred).values() for hit in hits]
     normal = [q for r, q in zip(test, pred) if r["label"] == "normal"]
     out: dict = {"spam_unseen_rows": len(unseen)}  # absent figures are left out, not null
     if unseen:
-        out["spam_recall_unseen"] = float(np.mean([q == "spam" for q in unseen]))
+        out["spam_recall_unseen"] = float(np.mean(unseen))
     if normal:
         out["normal_flagged_rate"] = float(np.mean([q in ("toxic", "spam") for q in normal]))
     return out

@@ -128,14 +128,17 @@ def _join_single_syllables(tokens: list[str]) -> list[str]:
     return out
 
 
+def _single_ascii(token: str) -> bool:
+    return len(token) == 1 and token.isascii() and (token.isalnum() or token in ".:/-_")
+
+
 def _join_spaced_letters(text: str) -> str:
     """`b i t . l y / abc` -> `bit.ly/abc`: a run of 4+ one-character ASCII tokens holding
     a `.` or `/` is joined (with the next token when the run ends in `.` or `/`)."""
     tokens, out, i = text.split(" "), [], 0
-    single = lambda t: len(t) == 1 and t.isascii() and (t.isalnum() or t in ".:/-_")  # noqa: E731
     while i < len(tokens):
         j = i
-        while j < len(tokens) and single(tokens[j]):
+        while j < len(tokens) and _single_ascii(tokens[j]):
             j += 1
         run = "".join(tokens[i:j])
         if j - i >= 4 and ("." in run or "/" in run) and sum(map(str.isalnum, run)) >= 2:

@@ -162,22 +162,26 @@ def train(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params: dic
 
 
 def _train_in_processes(data_dir, plans: list[tuple[Path, dict]]) -> list[dict]:
-    """Run train_one for every (model dir, params) at once, one subprocess each."""
+    """Run train_one for every (model dir, params) at once, one subprocess each; a line per
+    member as it ends (each member's own log stays in a file: interleaved bars are noise)."""
+    started = time.time()
     with tempfile.TemporaryDirectory(prefix="chatloop-members-") as tmp:
         jobs = []
         for i, (path, p) in enumerate(plans):
-            spec = Path(tmp) / f"{i}.json"
+            spec, log = Path(tmp) / f"{i}.json", Path(tmp) / f"{i}.log"
             spec.write_text(json.dumps({"data": str(data_dir), "model": str(path), "params": p}))
-            log = open(Path(tmp) / f"{i}.log", "w")
-            jobs.append((subprocess.Popen([sys.executable, "-m", "components.train", str(spec)],
-                                          stdout=log, stderr=subprocess.STDOUT), log, spec))
+            with open(log, "w") as fh:
+                proc = subprocess.Popen([sys.executable, "-m", "components.train", str(spec)],
+                                        stdout=fh, stderr=subprocess.STDOUT)
+            jobs.append((proc, log, spec))
+        print(f"chatloop: training {len(jobs)} ensemble members at once", flush=True)
         failed = []
-        for i, (proc, log, spec) in enumerate(jobs):
+        for i, (proc, log, _) in enumerate(jobs):
             code = proc.wait()
-            log.close()
+            print(f"chatloop: member {i} {'failed' if code else 'done'} after "
+                  f"{time.time() - started:.0f} s", flush=True)
             if code:
-                failed.append(f"member {i} exited {code}:\n"
-                              + Path(log.name).read_text(errors="replace")[-3000:])
+                failed.append(f"member {i} exited {code}:\n" + log.read_text(errors="replace")[-3000:])
         if failed:
             raise RuntimeError("ensemble training failed; " + "\n".join(failed))
         return [json.loads(spec.with_suffix(".out.json").read_text()) for _, _, spec in jobs]

@@ -40,11 +40,20 @@ REPEATED_UNIT = re.compile(r"^(.{4,}?)\1{2,}.{0,4}$")
 CHAT_NOISE = re.compile(r"[ㄱ-ㅣ0-9wW!?.,~^;:*<>\-_=+]+")  # ㅋㅋㅋ, ㅠㅠ, !!!, >>>, www: normal chat
 
 
-def flood_run(spaceless: str, times: int) -> bool:
-    """A unit of 1-12 characters repeated `times` times in a row (`팔로우팔로우...`,
-    `🔥🔥🔥...`), unless the unit is laughter, crying or punctuation."""
-    pattern = re.compile(rf"(.{{1,12}}?)\1{{{times - 1},}}")
+SPAM_REVEALED = frozenset((*SPAM_WORDS, SPELLED_LINK))  # disguises that hid spam
+TOXIC_REVEALED = frozenset(TOXIC_WORDS)
+
+
+def flood_run(spaceless: str, pattern: re.Pattern) -> bool:
+    """A unit of 1-12 characters repeated in a row as often as `pattern` asks
+    (`팔로우팔로우...`, `🔥🔥🔥...`; see flood_pattern), unless the unit is laughter,
+    crying or punctuation."""
     return any(not CHAT_NOISE.fullmatch(m.group(1)) for m in pattern.finditer(spaceless))
+
+
+def flood_pattern(times: int) -> re.Pattern:
+    """Any unit of 1-12 characters repeated `times` times in a row (compiled once per Rules)."""
+    return re.compile(rf"(.{{1,12}}?)\1{{{times - 1},}}")
 
 
 @dataclass
@@ -90,6 +99,7 @@ class Rules:
     def __init__(self, params: dict, clock=time.monotonic):
         self.p = params
         self.clock = clock
+        self.flood_pattern = flood_pattern(int(params["flood_tokens"]))
         self.user_history: dict[tuple, collections.deque] = {}
         self.channel_history: dict[str, collections.deque] = {}
         self._seen = 0
@@ -108,13 +118,13 @@ class Rules:
             ev.spam["phone"] = w["phone"]
         if any(term in spaceless for term in SPAM_TERMS):
             ev.spam["spam_word"] = w["spam_word"]
-        if deob.revealed & {*SPAM_WORDS, SPELLED_LINK}:
+        if deob.revealed & SPAM_REVEALED:
             ev.spam["evasion"] = w["evasion_spam"]
-        if deob.revealed & set(TOXIC_WORDS):
+        if deob.revealed & TOXIC_REVEALED:
             ev.toxic["evasion"] = w["evasion_toxic"]
         tokens = text.split()
         if (tokens and collections.Counter(tokens).most_common(1)[0][1] >= w["flood_tokens"]) \
-                or flood_run(spaceless, w["flood_tokens"]):
+                or flood_run(spaceless, self.flood_pattern):
             ev.spam["flood"] = w["flood"]
         repeated = REPEATED_UNIT.match(spaceless)
         if repeated and not CHAT_NOISE.fullmatch(repeated.group(1)):

@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from components.evaluate import flag_rates, versus_baseline
+from components.evaluate import flag_rates, unseen_spam_hits, versus_baseline
 from components.ingest import ingest
 from components.model import META_FILE, ChatModel, text_normalizer
 from components.train import balance_rows, read_jsonl
@@ -95,6 +95,7 @@ def test_flag_rates_and_versus_baseline():
     pred = ["normal", "spam", "normal", "question", "toxic", "normal", "normal"]
     rates = flag_rates(train, test, pred)
     assert rates == {"spam_recall_unseen": 0.5, "spam_unseen_rows": 2, "normal_flagged_rate": 0.25}
+    assert unseen_spam_hits(train, test, pred) == {"coin": [False], "loan": [True]}
     m = {"macro_f1": 0.8, "per_label": {"spam": {"f1": 0.9}}, "per_source": {"a": {"macro_f1": 0.7}}}
     b = {"macro_f1": 0.75, "per_label": {"spam": {"f1": 0.95}}, "per_source": {"a": {"macro_f1": 0.6}}}
     table = versus_baseline(m, b)

@@ -130,10 +130,11 @@ def test_ensemble_members_train_at_once_and_their_probabilities_are_averaged(
         sample_splits, fast_params, tmp_path):
     from components.train import train
     out = tmp_path / "ensemble"
-    summary = train(sample_splits, out, ensemble_params(fast_params, [["model.tiny.vocab_size=700"]]))
+    member_overrides = ["model.tiny.vocab_size=700", "train.length_buckets=4"]  # + bucketed batches
+    summary = train(sample_splits, out, ensemble_params(fast_params, [member_overrides]))
     assert summary["members"] == 2 and len(summary["member_summaries"]) == 2
     meta = json.loads((out / META_FILE).read_text())
-    assert meta["members"] == ["members/1"] and meta["ensemble"] == [["model.tiny.vocab_size=700"]]
+    assert meta["members"] == ["members/1"] and meta["ensemble"] == [member_overrides]
     assert "members" not in json.loads((out / "members" / "1" / META_FILE).read_text())
     model = ChatModel.load(out)
     member = model.members[0]
@@ -151,3 +152,23 @@ def test_bad_ensemble_members_fail_clearly(sample_splits, fast_params, tmp_path)
     assert not (tmp_path / "a").exists()                          # refused before any training
     with pytest.raises(RuntimeError, match="member 1 exited 1(.|\n)*model.tiny.tokenizer must be"):
         train(sample_splits, tmp_path / "b", ensemble_params(fast_params, [["model.tiny.tokenizer=word"]]))
+
+
+def test_bucketed_order_groups_lengths_but_keeps_batches_in_random_order():
+    import random
+    from components.train import bucketed_order
+    lengths = [random.Random(i).choice([5, 6, 7, 60, 61, 200]) for i in range(400)]
+    orders = [bucketed_order(lengths, 8, 10, random.Random(3)) for _ in range(2)]
+    assert orders[0] == orders[1]                                  # seeded
+    order = orders[0]
+    assert sorted(order) == list(range(400))                       # every example once
+    batches = [order[i:i + 8] for i in range(0, 400, 8)]
+    padded = sum(8 * max(lengths[i] for i in b) for b in batches)
+    plain = [list(range(400))[i:i + 8] for i in range(0, 400, 8)]
+    assert padded < 0.6 * sum(8 * max(lengths[i] for i in b) for b in plain)
+    # long and short batches alternate at random, unlike a bucket sorted long-to-short
+    maxima = [max(lengths[i] for i in b) for b in batches]
+    assert maxima != sorted(maxima) and maxima != sorted(maxima, reverse=True)
+    assert sum(a < 100 <= b or b < 100 <= a for a, b in zip(maxima, maxima[1:])) > 5
+    rng = random.Random(3)
+    assert bucketed_order(lengths, 8, 10, rng) != bucketed_order(lengths, 8, 10, rng)  # new per epoch

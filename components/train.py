@@ -283,6 +283,10 @@ def _bucketed_trainer(base, bucket_batches: int, seed: int):
     new order every epoch)."""
     import torch
 
+    if not hasattr(base, "_get_train_sampler"):   # a private hook: fail loudly if it goes
+        raise RuntimeError("train.length_buckets needs Trainer._get_train_sampler "
+                           "(transformers as pinned in requirements.lock)")
+
     class Sampler(torch.utils.data.Sampler):
         def __init__(self, lengths, batch_size):
             self.lengths, self.batch_size, self.rng = lengths, batch_size, random.Random(seed)

@@ -172,3 +172,21 @@ def test_bucketed_order_groups_lengths_but_keeps_batches_in_random_order():
     assert sum(a < 100 <= b or b < 100 <= a for a, b in zip(maxima, maxima[1:])) > 5
     rng = random.Random(3)
     assert bucketed_order(lengths, 8, 10, rng) != bucketed_order(lengths, 8, 10, rng)  # new per epoch
+
+
+def test_bucketed_trainer_replaces_the_training_sampler():
+    from types import SimpleNamespace
+    from datasets import Dataset
+    from trl import SFTTrainer
+    from components.train import _bucketed_trainer
+    trainer_class = _bucketed_trainer(SFTTrainer, 8, seed=3)   # one bucket: 8 batches of 4
+    assert issubclass(trainer_class, SFTTrainer)
+    lengths = [3, 90, 4, 91, 5, 92, 6, 93] * 4
+    fake = SimpleNamespace(train_dataset=Dataset.from_dict({"input_ids": [[1] * n for n in lengths]}),
+                           args=SimpleNamespace(train_batch_size=4, gradient_accumulation_steps=1))
+    sampler = trainer_class._get_train_sampler(fake)
+    first, second = list(sampler), list(sampler)
+    assert sorted(first) == list(range(len(lengths))) and first != second   # new order per epoch
+    for order in (first, second):
+        for i in range(0, len(order), 4):                     # every batch all short or all long
+            assert len({lengths[j] > 50 for j in order[i:i + 4]}) == 1

@@ -2,6 +2,8 @@
 
     python bench/quality.py --model PATH_OR_URI --data DIR [--profile real] [--set k=v ...]
     python bench/quality.py --train [--data DIR] [--profile real] [--set k=v ...]
+    python bench/quality.py --train --seeds 13,7,21 [--data RAW_DIR] [--profile real]
+    python bench/quality.py --model 'models/s{seed}' --seeds 13,7,21 [--data RAW_DIR]
 
 DIR is either an ingested split (train.jsonl + test.jsonl, e.g. the `data` output of
 `chatloop pipeline run` under .chatloop/kfp/.../ingest/data) or raw data (e.g. data/raw from
@@ -10,7 +12,10 @@ same cap: the same split as the pipeline's). Without --data: the profile's data.
 --train trains a model with the profile first (what `chatloop pipeline run --profile real`
 trains). Prints per-source macro-F1 and per-label P/R/F1 (model vs char 1-4-gram TF-IDF +
 logistic regression trained on the same train split), spam recall on spam families unseen
-in training and the share of normal messages flagged toxic or spam. Asserts nothing.
+in training and the share of normal messages flagged toxic or spam. --seeds repeats this on
+several splits (one per data.seed, a model trained on each) and adds mean±sd over them and
+the model-minus-baseline delta per split: one split's figures move by ±0.02-0.03 with the
+split alone (docs/quality.md). Asserts nothing.
 """
 from __future__ import annotations
 
@@ -97,54 +102,110 @@ def print_report(model: dict, base: dict, test: list[dict]) -> None:
         for src, v in model["flagged_by_source"].items() if v is not None))
 
 
+def evaluate_split(params: dict, data: Path, model_uri: str | None, tmp: Path) -> dict:
+    """Train (when `model_uri` is None) and score one split; prints its report and returns
+    the model's, the baseline's and the bot's scores."""
+    from components.registry import load_model
+    train_rows, test = read_jsonl(data / CHAT_FILE), read_jsonl(data / TEST_FILE)
+    if model_uri is None:
+        model_uri = str(tmp / "model")
+        started = time.time()
+        summary = train(data, model_uri, params)
+        print(f"trained in {time.time() - started:.0f} s: {summary}")
+    model, version = load_model(model_uri)
+    started = time.time()
+    texts = [r["text"] for r in test]
+    probs = model.label_probs(texts, batch_size=int(params["evaluate"]["batch_size"]))
+    seconds = time.time() - started
+    pred = [LABELS[i] for i in probs.argmax(1)]
+    started = time.time()
+    base_pred = baseline_predict(train_rows, texts, int(params["data"]["seed"]))
+    base_seconds = time.time() - started
+    print(f"model {model_uri} (version {version}); test split {data} ({len(test)} rows); "
+          f"scored in {seconds:.1f} s ({len(test) / max(seconds, 1e-9):.0f} msg/s); "
+          f"baseline fit+predict {base_seconds:.1f} s")
+    result = {"model": scores(train_rows, test, pred), "tfidf": scores(train_rows, test, base_pred)}
+    print_report(result["model"], result["tfidf"], test)
+    bot_pred = with_rules(texts, probs, params)
+    bot = result["bot"] = scores(train_rows, test, bot_pred)
+    print(f"\nthe bot (model + serving rules): macro-F1 {fmt(bot['macro_f1'])}, spam recall on "
+          f"unseen families {fmt(bot.get('spam_recall_unseen'))}, normal flagged "
+          f"{fmt(bot.get('normal_flagged_rate'))}; per source: "
+          + ", ".join(f"{src} {v['macro_f1']:.3f}" for src, v in bot["per_source"].items()))
+    per_family = [{family: sum(hits) / len(hits) for family, hits
+                   in unseen_spam_hits(train_rows, test, p).items()}
+                  for p in (pred, base_pred, bot_pred)]
+    missed = [f for f in per_family[0] if min(r[f] for r in per_family) < 1.0]
+    print(f"unseen spam families below recall 1 (model / tfidf / bot), {len(per_family[0]) - len(missed)}"
+          f" of {len(per_family[0])} families at 1.0 for all three: " + ", ".join(
+              f"{f} {per_family[0][f]:.2f}/{per_family[1][f]:.2f}/{per_family[2][f]:.2f}" for f in missed))
+    return result
+
+
+def summary_rows(results: list[dict]) -> list[tuple[str, list[float], list[float]]]:
+    """(figure, model values, tfidf values) over splits: per-source and overall macro-F1,
+    spam recall on unseen families, normal-message false-positive rate."""
+    def values(who: str, get) -> list[float]:
+        return [get(r[who]) for r in results]
+    rows = [(src, values("model", lambda m, s=src: m["per_source"][s]["macro_f1"]),
+             values("tfidf", lambda m, s=src: m["per_source"][s]["macro_f1"]))
+            for src in results[0]["model"]["per_source"]]
+    rows.append(("all (4 labels)", values("model", lambda m: m["macro_f1"]),
+                 values("tfidf", lambda m: m["macro_f1"])))
+    for key in ("spam_recall_unseen", "normal_flagged_rate"):
+        rows.append((key, values("model", lambda m, k=key: m.get(k)),
+                     values("tfidf", lambda m, k=key: m.get(k))))
+    return rows
+
+
+def print_summary(seeds: list[int], results: list[dict]) -> None:
+    def mean_sd(xs: list[float]) -> str:
+        mean = sum(xs) / len(xs)
+        sd = (sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5 if len(xs) > 1 else 0.0
+        return f"{mean:.3f}±{sd:.3f}"
+    print(f"\n== {len(seeds)} splits (data.seed {', '.join(map(str, seeds))}): mean±sd over splits, "
+          "delta = model - tfidf per split ==")
+    print(f"{'figure':22} {'model':>12} {'tfidf':>12}   {'delta per split':<{8 * len(seeds)}} {'mean':>7}")
+    for name, model, base in summary_rows(results):
+        if None in model + base:              # e.g. no unseen spam family in some split
+            print(f"{name:22} {'n/a':>12} {'n/a':>12}")
+            continue
+        deltas = [m - b for m, b in zip(model, base)]
+        print(f"{name:22} {mean_sd(model):>12} {mean_sd(base):>12}   "
+              f"{''.join(f'{d:+8.3f}' for d in deltas):<{8 * len(seeds)}} {sum(deltas) / len(deltas):+7.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", help="model directory or models:/NAME@ALIAS (default: --train)")
+    ap.add_argument("--model", help="model directory or models:/NAME@ALIAS (default: --train); "
+                    "with --seeds, a directory pattern holding {seed}")
     ap.add_argument("--train", action="store_true", help="train a model with the profile first")
     ap.add_argument("--data", help="ingested split or raw data folder (default: data.sources)")
+    ap.add_argument("--seeds", help="comma-separated data.seed values: one split each, then a "
+                    "summary over them (needs raw data, and --train or a --model pattern)")
     ap.add_argument("--profile", default="real")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args(argv)
     if not args.model and not args.train:
         ap.error("give --model PATH_OR_URI or --train")
-    params = load_params(profile=args.profile, overrides=args.overrides)
-
-    from components.registry import load_model
-    with tempfile.TemporaryDirectory(prefix="chatloop-quality-") as tmp:
-        data = split_dir(args.data, params, Path(tmp))
-        train_rows, test = read_jsonl(data / CHAT_FILE), read_jsonl(data / TEST_FILE)
-        model_uri = args.model
-        if args.train:
-            model_uri = str(Path(tmp) / "model")
-            started = time.time()
-            summary = train(data, model_uri, params)
-            print(f"trained in {time.time() - started:.0f} s: {summary}")
-        model, version = load_model(model_uri)
-        started = time.time()
-        texts = [r["text"] for r in test]
-        probs = model.label_probs(texts, batch_size=int(params["evaluate"]["batch_size"]))
-        seconds = time.time() - started
-        pred = [LABELS[i] for i in probs.argmax(1)]
-        started = time.time()
-        base_pred = baseline_predict(train_rows, texts, int(params["data"]["seed"]))
-        base_seconds = time.time() - started
-        print(f"model {model_uri} (version {version}); test split {data} ({len(test)} rows); "
-              f"scored in {seconds:.1f} s ({len(test) / max(seconds, 1e-9):.0f} msg/s); "
-              f"baseline fit+predict {base_seconds:.1f} s")
-        print_report(scores(train_rows, test, pred), scores(train_rows, test, base_pred), test)
-        bot_pred = with_rules(texts, probs, params)
-        bot = scores(train_rows, test, bot_pred)
-        print(f"\nthe bot (model + serving rules): macro-F1 {fmt(bot['macro_f1'])}, spam recall on "
-              f"unseen families {fmt(bot.get('spam_recall_unseen'))}, normal flagged "
-              f"{fmt(bot.get('normal_flagged_rate'))}; per source: "
-              + ", ".join(f"{src} {v['macro_f1']:.3f}" for src, v in bot["per_source"].items()))
-        per_family = [{family: sum(hits) / len(hits) for family, hits
-                       in unseen_spam_hits(train_rows, test, p).items()}
-                      for p in (pred, base_pred, bot_pred)]
-        missed = [f for f in per_family[0] if min(r[f] for r in per_family) < 1.0]
-        print(f"unseen spam families below recall 1 (model / tfidf / bot), {len(per_family[0]) - len(missed)}"
-              f" of {len(per_family[0])} families at 1.0 for all three: " + ", ".join(
-                  f"{f} {per_family[0][f]:.2f}/{per_family[1][f]:.2f}/{per_family[2][f]:.2f}" for f in missed))
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else []
+    if seeds and args.model and "{seed}" not in args.model:
+        ap.error("with --seeds, --model must be a pattern holding {seed}: a model tested on "
+                 "another seed's split has seen part of its test rows in training")
+    if seeds and args.data and (Path(args.data) / TEST_FILE).exists():
+        ap.error("with --seeds, --data must be raw data (each seed ingests its own split)")
+    results = []
+    for seed in seeds or [None]:
+        overrides = args.overrides + ([f"data.seed={seed}"] if seed is not None else [])
+        params = load_params(profile=args.profile, overrides=overrides)
+        if seed is not None:
+            print(f"\n== split data.seed={seed} ==")
+        with tempfile.TemporaryDirectory(prefix="chatloop-quality-") as tmp:
+            data = split_dir(args.data, params, Path(tmp))
+            model_uri = args.model.format(seed=seed) if args.model and seed is not None else args.model
+            results.append(evaluate_split(params, data, None if args.train else model_uri, Path(tmp)))
+    if len(seeds) > 1:
+        print_summary(seeds, results)
     return 0
 
 

@@ -14,7 +14,7 @@ import random
 import subprocess
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Union
 
 from components.config import ROOT
 from components.labels import LabelError, check_label, normalize_text, resolve
@@ -190,17 +190,26 @@ def stratified_split(rows: list[dict], test_size: float, seed: int,
     return train, test
 
 
-def cap_groups(rows: list[dict], max_rows: int, seed: int) -> list[dict]:
-    """At most `max_rows` rows of each (source, label) group, drawn at random with `seed`;
-    keeps a big source (3i4k) from drowning the others and bounds training time."""
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for row in rows:
-        groups[row["source"], row["label"]].append(row)
-    rng, kept = random.Random(seed), []
+Cap = Union[int, dict]
+
+
+def cap_groups(rows: list[dict], max_rows: Cap, seed: int) -> list[dict]:
+    """At most `max_rows` rows of each (source, label) group, drawn at random with `seed`,
+    in their original order; keeps a big source (3i4k) from drowning the others. `max_rows`
+    is one cap for every source, or a mapping source -> cap with "*" for the others;
+    0 (or a missing source without "*") = no cap."""
+    caps = max_rows if isinstance(max_rows, dict) else {"*": max_rows}
+    for source, cap in caps.items():
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 0:
+            raise IngestError(f"cap for source {source!r} must be a whole number >= 0, got {cap!r}")
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        groups[row["source"], row["label"]].append(i)
+    rng, kept = random.Random(seed), set()
     for key in sorted(groups):
-        group = groups[key]
-        kept += group if len(group) <= max_rows else rng.sample(group, max_rows)
-    return kept
+        group, cap = groups[key], caps.get(key[0], caps.get("*", 0))
+        kept.update(group if not cap or len(group) <= cap else rng.sample(group, cap))
+    return [row for i, row in enumerate(rows) if i in kept]
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
@@ -214,12 +223,15 @@ def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
 # --------------------------------------------------------------------------- main
 def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | None = None,
            test_size: float = 0.2, seed: int = 13, max_answers: int = 2000,
-           max_per_source_label: int = 0, spam_holdout: str = "family",
+           max_train_per_source_label: Cap = 0, max_test_per_source_label: Cap = 0,
+           spam_holdout: str = "family",
            repo: str | None = None, rev: str | None = None) -> dict:
     """Read `sources` (+ `feedback` corrections), dedupe, split, write the splits to `out_dir`.
 
-    `max_per_source_label` (0: no cap) caps each (source, label) group before the split;
-    feedback corrections are never dropped. Returns a summary with counts and the data
+    The split is drawn from all rows; then `max_train_per_source_label` caps each (source,
+    label) group of the training split (bounds training time) and `max_test_per_source_label`
+    each group of the test split (bounds evaluation time), 0 = no cap; either may be a
+    mapping source -> cap (cap_groups). Feedback corrections are never dropped. Returns a summary with counts and the data
     version; writes train/test chat splits, answer splits and data_version.json. Nothing is
     written when the input is bad.
     """
@@ -271,11 +283,10 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
     # Moderator corrections are the loop's most valuable signal: never capped, always trained on.
     fixed = [r for r in merged if r.get("corrected")]
     rest = [r for r in merged if not r.get("corrected")]
-    if max_per_source_label:
-        rest = cap_groups(rest, max_per_source_label, seed)
-    merged = rest + fixed
     train, test = stratified_split(rest, test_size, seed, spam_holdout)
-    train += fixed
+    train = cap_groups(train, max_train_per_source_label, seed) + fixed
+    test = cap_groups(test, max_test_per_source_label, seed)
+    merged = train + test
     qa = sorted(answers.values(), key=lambda r: (r["card"], r["question"]))
     random.Random(seed).shuffle(qa)
     n_qa_test = round(len(qa) * test_size) if len(qa) > 4 else 0
@@ -307,6 +318,7 @@ def ingest_step(params: dict, out_dir: str, data: str = "", rev: str = "", repo:
     return ingest(sources, out_dir, feedback=d.get("feedback"),
                   test_size=float(d["test_size"]), seed=int(d["seed"]),
                   max_answers=int(d["max_answers"]),
-                  max_per_source_label=int(d.get("max_per_source_label") or 0),
+                  max_train_per_source_label=d.get("max_train_per_source_label") or 0,
+                  max_test_per_source_label=d.get("max_test_per_source_label") or 0,
                   spam_holdout=str(d.get("spam_holdout") or "family"),
                   repo=repo or None, rev=rev or None)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from components.evaluate import flag_rates, unseen_spam_hits, versus_baseline
-from components.ingest import ingest
+from components.ingest import IngestError, ingest
 from components.model import META_FILE, ChatModel, text_normalizer
 from components.train import balance_rows, read_jsonl
 
@@ -17,21 +17,68 @@ def write(path, rows):
     return path
 
 
-def test_cap_per_source_label_is_seeded_and_keeps_corrections(tmp_path):
+def test_caps_apply_after_the_split_are_seeded_and_keep_corrections(tmp_path):
     rows = [{"text": f"큰 소스 {i}", "label": "normal", "source": "big"} for i in range(200)]
     rows += [{"text": f"작은 소스 {label} {i}", "label": label, "source": "small"}
              for label in ("normal", "toxic") for i in range(30)]
     src = write(tmp_path / "chat.jsonl", rows)
     feedback = write(tmp_path / "fb.jsonl", [{"text": "새 정정", "label": "spam"}])
-    summaries = [ingest([str(src)], tmp_path / f"out{i}", feedback=str(feedback),
-                        max_per_source_label=50, seed=5) for i in range(2)]
-    assert summaries[0]["sources"] == {"big": 50, "small": 60, "feedback": 1}
-    assert summaries[0]["labels"] == {"normal": 80, "toxic": 30, "spam": 1}
-    first, second = (sorted(r["text"] for r in read_jsonl(tmp_path / f"out{i}" / "train.jsonl"))
-                     for i in range(2))
-    assert first == second
-    uncapped = ingest([str(src)], tmp_path / "all", seed=5)
-    assert uncapped["sources"] == {"big": 200, "small": 60}
+
+    def split(name, **caps):
+        summary = ingest([str(src)], tmp_path / name, feedback=str(feedback), seed=5, **caps)
+        return summary, *(read_jsonl(tmp_path / name / f) for f in ("train.jsonl", "test.jsonl"))
+
+    summary, train, test = split("capped", max_train_per_source_label=50, max_test_per_source_label=10)
+    count = lambda rows, source: sum(r["source"] == source for r in rows)  # noqa: E731
+    assert (count(train, "big"), count(test, "big")) == (50, 10)      # 160 / 40 before the caps
+    assert (count(train, "small"), count(test, "small")) == (48, 12)  # under the caps: all kept
+    assert count(train, "feedback") == 1 and count(test, "feedback") == 0
+    assert summary["sources"] == {"big": 60, "small": 60, "feedback": 1}
+    assert not {r["text"] for r in train} & {r["text"] for r in test}
+    _, again_train, again_test = split("again", max_train_per_source_label=50, max_test_per_source_label=10)
+    assert (again_train, again_test) == (train, test)
+    # The training cap (a time budget) never moves the test split, and draws from the uncapped one.
+    _, all_train, all_test = split("train_uncapped", max_test_per_source_label=10)
+    assert all_test == test
+    assert {r["text"] for r in train} < {r["text"] for r in all_train}
+    uncapped, _, _ = split("uncapped")
+    assert uncapped["sources"] == {"big": 200, "small": 60, "feedback": 1}
+    # A cap per source ("*": every other source); the other sources' rows do not move.
+    _, per_source, per_source_test = split("per_source", max_train_per_source_label={"*": 50, "small": 10},
+                                           max_test_per_source_label=10)
+    assert (count(per_source, "big"), count(per_source, "small")) == (50, 20)
+    assert [r for r in per_source if r["source"] == "big"] == [r for r in train if r["source"] == "big"]
+    assert per_source_test == test
+    with pytest.raises(IngestError, match="cap for source 'small' must be a whole number >= 0, got -1"):
+        split("bad", max_train_per_source_label={"small": -1})
+    assert not (tmp_path / "bad" / "train.jsonl").exists()
+
+
+def test_quality_bench_summarises_several_splits(tiny_model_dir, tmp_path, capsys):
+    """bench/quality.py --seeds: one report per split and a summary with a delta per split;
+    one model for several splits is refused (it has trained on part of their test rows)."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "bench" / "quality.py"
+    spec = importlib.util.spec_from_file_location("quality_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    for seed in (3, 4):
+        shutil.copytree(tiny_model_dir, tmp_path / f"m{seed}")
+    sample = str(path.parents[1] / "data" / "sample")
+    assert bench.main(["--model", str(tmp_path / "m{seed}"), "--seeds", "3,4", "--data", sample,
+                       "--profile", "", "--set", "data.feedback="]) == 0
+    out = capsys.readouterr().out
+    assert "== split data.seed=3 ==" in out and "== split data.seed=4 ==" in out
+    summary = {line.split("  ")[0]: line.split()[-5:] for line in
+               out[out.index("== 2 splits (data.seed 3, 4)"):].splitlines()[2:]}
+    assert {"all (4 labels)", "spam_recall_unseen", "normal_flagged_rate"} <= set(summary)
+    model, tfidf, *deltas, mean = summary["all (4 labels)"]      # mean±sd, 2 deltas, their mean
+    assert "±" in model and "±" in tfidf
+    assert abs(float(deltas[0]) + float(deltas[1]) - 2 * float(mean)) < 2e-3
+    with pytest.raises(SystemExit):
+        bench.main(["--model", str(tmp_path / "m3"), "--seeds", "3,4", "--data", sample])
+    assert "must be a pattern holding {seed}" in capsys.readouterr().err
 
 
 def test_balance_oversamples_minority_labels():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +69,11 @@ def load_params(path: str | os.PathLike | None = None, profile: str | None = Non
 
 
 def flatten(params: dict, prefix: str = "") -> dict[str, Any]:
-    """{'a': {'b': 1}} -> {'a.b': 1}, for MLflow params."""
+    """{'a': {'b': 1}} -> {'a.b': 1}, for MLflow params and metrics; characters MLflow refuses
+    in a name (e.g. the "*" of a per-source cap) become "_"."""
     out: dict[str, Any] = {}
     for key, value in params.items():
-        name = f"{prefix}{key}"
+        name = prefix + re.sub(r"[^\w\-. :/]", "_", str(key), flags=re.ASCII)
         if isinstance(value, dict):
             out.update(flatten(value, name + "."))
         else:

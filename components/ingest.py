@@ -231,9 +231,9 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
     The split is drawn from all rows; then `max_train_per_source_label` caps each (source,
     label) group of the training split (bounds training time) and `max_test_per_source_label`
     each group of the test split (bounds evaluation time), 0 = no cap; either may be a
-    mapping source -> cap (cap_groups). Feedback corrections are never dropped. Returns a summary with counts and the data
-    version; writes train/test chat splits, answer splits and data_version.json. Nothing is
-    written when the input is bad.
+    mapping source -> cap (cap_groups). Feedback corrections are never dropped. Returns a
+    summary with counts and the data version; writes train/test chat splits, answer splits
+    and data_version.json. Nothing is written when the input is bad.
     """
     if not sources:
         raise IngestError("no data sources given")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -142,37 +143,29 @@ def evaluate_split(params: dict, data: Path, model_uri: str | None, tmp: Path) -
     return result
 
 
-def summary_rows(results: list[dict]) -> list[tuple[str, list[float], list[float]]]:
-    """(figure, model values, tfidf values) over splits: per-source and overall macro-F1,
-    spam recall on unseen families, normal-message false-positive rate."""
-    def values(who: str, get) -> list[float]:
-        return [get(r[who]) for r in results]
-    rows = [(src, values("model", lambda m, s=src: m["per_source"][s]["macro_f1"]),
-             values("tfidf", lambda m, s=src: m["per_source"][s]["macro_f1"]))
-            for src in results[0]["model"]["per_source"]]
-    rows.append(("all (4 labels)", values("model", lambda m: m["macro_f1"]),
-                 values("tfidf", lambda m: m["macro_f1"])))
-    for key in ("spam_recall_unseen", "normal_flagged_rate"):
-        rows.append((key, values("model", lambda m, k=key: m.get(k)),
-                     values("tfidf", lambda m, k=key: m.get(k))))
-    return rows
+def figures(m: dict) -> dict:
+    """The figures the multi-split summary compares: per-source and overall macro-F1, spam
+    recall on unseen families, normal-message false-positive rate (None: not measurable)."""
+    return {**{src: v["macro_f1"] for src, v in m["per_source"].items()},
+            "all (4 labels)": m["macro_f1"], "spam_recall_unseen": m.get("spam_recall_unseen"),
+            "normal_flagged_rate": m.get("normal_flagged_rate")}
 
 
 def print_summary(seeds: list[int], results: list[dict]) -> None:
     def mean_sd(xs: list[float]) -> str:
-        mean = sum(xs) / len(xs)
-        sd = (sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5 if len(xs) > 1 else 0.0
-        return f"{mean:.3f}±{sd:.3f}"
+        return f"{statistics.mean(xs):.3f}±{statistics.stdev(xs) if len(xs) > 1 else 0.0:.3f}"
     print(f"\n== {len(seeds)} splits (data.seed {', '.join(map(str, seeds))}): mean±sd over splits, "
           "delta = model - tfidf per split ==")
     print(f"{'figure':22} {'model':>12} {'tfidf':>12}   {'delta per split':<{8 * len(seeds)}} {'mean':>7}")
-    for name, model, base in summary_rows(results):
+    per_split = [(figures(r["model"]), figures(r["tfidf"])) for r in results]
+    for name in per_split[0][0]:
+        model, base = [m.get(name) for m, _ in per_split], [b.get(name) for _, b in per_split]
         if None in model + base:              # e.g. no unseen spam family in some split
             print(f"{name:22} {'n/a':>12} {'n/a':>12}")
             continue
         deltas = [m - b for m, b in zip(model, base)]
         print(f"{name:22} {mean_sd(model):>12} {mean_sd(base):>12}   "
-              f"{''.join(f'{d:+8.3f}' for d in deltas):<{8 * len(seeds)}} {sum(deltas) / len(deltas):+7.3f}")
+              f"{''.join(f'{d:+8.3f}' for d in deltas):<{8 * len(seeds)}} {statistics.mean(deltas):+7.3f}")
 
 
 def main(argv: list[str] | None = None) -> int:

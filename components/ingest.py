@@ -14,7 +14,7 @@ import random
 import subprocess
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Iterable, Iterator, Union
+from typing import Iterable, Iterator
 
 from components.config import ROOT
 from components.labels import LabelError, check_label, normalize_text, resolve
@@ -190,7 +190,7 @@ def stratified_split(rows: list[dict], test_size: float, seed: int,
     return train, test
 
 
-Cap = Union[int, dict]
+Cap = int | dict                     # one cap, or source -> cap ("*": every other source)
 
 
 def cap_groups(rows: list[dict], max_rows: Cap, seed: int) -> list[dict]:

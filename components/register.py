@@ -75,6 +75,12 @@ def _metric_items(metrics: dict) -> dict[str, float]:
     return out
 
 
+def mlflow_params(params: dict) -> dict[str, str]:
+    """The run's params as MLflow takes them: flattened names, values cut at 500 characters;
+    the cluster settings (kfp.*) are not a property of the model."""
+    return {k: str(v)[:500] for k, v in flatten(params).items() if not k.startswith("kfp.")}
+
+
 def register(data_dir: str | os.PathLike, model_dir: str | os.PathLike, eval_dir: str | os.PathLike,
              report_dir: str | os.PathLike, params: dict) -> dict:
     """Log params, metrics, plots, data version and validation report; register; gate."""
@@ -92,9 +98,8 @@ def register(data_dir: str | os.PathLike, model_dir: str | os.PathLike, eval_dir
 
     mlflow.set_tracking_uri(tracking_uri())
     mlflow.set_experiment(experiment_id=ensure_experiment(params["registry"]["experiment"]))
-    logged_params = {k: v for k, v in flatten(params).items() if not k.startswith("kfp.")}
     with mlflow.start_run(run_name=f"train-{time.strftime('%Y%m%d-%H%M%S')}") as run:
-        mlflow.log_params({k: str(v)[:500] for k, v in logged_params.items()})
+        mlflow.log_params(mlflow_params(params))
         mlflow.log_metrics(_metric_items(metrics))
         mlflow.log_metrics({f"train_{k}": float(v) for k, v in meta.get("train", {}).items()
                             if isinstance(v, (int, float))})

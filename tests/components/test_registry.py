@@ -59,13 +59,14 @@ def test_every_profile_logs_as_mlflow_params(registry):
     """register logs the flattened params: each profile's names must pass a real store's checks
     (a per-source cap's "*" key once failed the real-profile run at its last step)."""
     from components.config import flatten, load_params
+    from components.register import mlflow_params
     client()
     per_source_cap = 'data.max_train_per_source_label={"*": 1200, korean-hate-speech: 2400}'
     for profile, overrides in ((None, []), ("real", []), ("gemma", []), ("real", [per_source_cap])):
-        names = flatten(load_params(profile=profile, overrides=overrides))
+        logged = mlflow_params(load_params(profile=profile, overrides=overrides))
         with mlflow.start_run(run_name=f"params-{profile}") as run:
-            mlflow.log_params({k: str(v)[:500] for k, v in names.items()})
-        assert set(client().get_run(run.info.run_id).data.params) == set(names)
+            mlflow.log_params(logged)
+        assert client().get_run(run.info.run_id).data.params == logged
     assert flatten({"cap": {"*": 1, "korean-hate-speech": 2}}) == {"cap._": 1, "cap.korean-hate-speech": 2}
 
 

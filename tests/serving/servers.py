@@ -1,4 +1,4 @@
-"""Loopback servers speaking the SOOP, CHZZK and Twitch chat wire protocols (tests only).
+"""Loopback servers speaking the SOOP, CHZZK, Twitch and Discord chat wire protocols (tests only).
 
 Each server is an async context manager bound to 127.0.0.1 on a free port. `scripts[k]` is
 what the k-th connection gets after the platform handshake: frames to send in order, with
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import zlib
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import serve
@@ -41,6 +42,22 @@ def twitch_privmsg(text: str, login: str, msg_id: str, channel: str = "streamer"
     tags = (f"@badge-info=;color=#FF0000;display-name={login.title()};id={msg_id};"
             f"mod=0;room-id=1;tmi-sent-ts=1700000000000;user-id=u-{login}")
     return f"{tags} :{login}!{login}@{login}.tmi.twitch.tv PRIVMSG #{channel} :{text}"
+
+
+def discord_dispatch(seq: int, event: str, data: dict) -> str:
+    return json.dumps({"op": 0, "s": seq, "t": event, "d": data})
+
+
+def discord_message(seq: int, msg_id: int, text: str, user: str, *, channel: str,
+                    bot: bool = False) -> str:
+    """A MESSAGE_CREATE dispatch as the gateway sends it for a guild text channel."""
+    author = {"id": str(zlib.crc32(user.encode())), "username": user.lower(),
+              "global_name": user, "discriminator": "0", "avatar": None, "bot": bot}
+    return discord_dispatch(seq, "MESSAGE_CREATE", {
+        "id": str(msg_id), "channel_id": channel, "guild_id": "900", "author": author,
+        "content": text, "timestamp": "2026-11-22T06:00:00.000000+00:00",
+        "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [],
+        "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "type": 0})
 
 
 # --------------------------------------------------------------------- servers
@@ -198,3 +215,48 @@ class TwitchServer(ChatServer):
                       f":{nick}!{nick}@{nick}.tmi.twitch.tv JOIN {channel}\r\n"
                       f":{nick}.tmi.twitch.tv 353 {nick} = {channel} :{nick}\r\n"
                       f":{nick}.tmi.twitch.tv 366 {nick} {channel} :End of /NAMES list\r\n")
+
+
+class DiscordServer(ChatServer):
+    """REST (`/users/@me`, `/oauth2/applications/@me`, what discord.py's login reads) and the gateway: HELLO (op 10), heartbeats (op 1 -> 11),
+    IDENTIFY (op 2) -> READY, or RESUME (op 6) of the session READY gave -> RESUMED."""
+
+    TOKEN = "test-bot-token"
+    SESSION = "sess-1"
+    MESSAGE_CONTENT = 1 << 15   # the privileged intent the bot needs to read text
+
+    BOT = {"id": "1000", "username": "chatloop", "global_name": None, "discriminator": "0",
+           "avatar": None, "bot": True}
+
+    def route(self, method, path, query, body):
+        if method == "GET" and path == "/api/v10/users/@me":
+            return 200, self.BOT
+        if method == "GET" and path == "/api/v10/oauth2/applications/@me":
+            return 200, {"id": "1000", "name": "chatloop", "description": "", "icon": None,
+                         "bot_public": False, "bot_require_code_grant": False,
+                         "owner": self.BOT, "verify_key": "0" * 64, "flags": 0}
+        return 404, {"message": "404: Not Found", "code": 0}
+
+    async def handshake(self, ws, got: list) -> None:
+        await ws.send(json.dumps({"op": 10, "d": {"heartbeat_interval": 45000}}))
+        while True:
+            frame = json.loads(await ws.recv())
+            got.append(frame)
+            if frame["op"] != 1:
+                break
+            await ws.send('{"op": 11}')
+        if frame["op"] == 2:
+            assert frame["d"]["token"] == self.TOKEN
+            assert frame["d"]["intents"] & self.MESSAGE_CONTENT
+            await ws.send(discord_dispatch(1, "READY", {
+                "v": 10, "session_id": self.SESSION, "guilds": [],
+                "resume_gateway_url": f"ws://127.0.0.1:{self.port}",
+                "user": self.BOT,
+                "application": {"id": "1000", "flags": 0}}))
+        else:
+            assert frame["op"] == 6 and frame["d"]["session_id"] == self.SESSION, frame
+            await ws.send(discord_dispatch(frame["d"]["seq"] + 1, "RESUMED", {}))
+
+    async def on_frame(self, ws, frame) -> None:
+        if json.loads(frame).get("op") == 1:
+            await ws.send('{"op": 11}')

@@ -5,8 +5,8 @@ import asyncio
 import json
 
 import pytest
-from servers import (DROP, ChzzkServer, SoopServer, TwitchServer, chzzk_chat, soop_chat,
-                     soop_packet, twitch_privmsg)
+from servers import (DROP, ChzzkServer, DiscordServer, SoopServer, TwitchServer, chzzk_chat,
+                     discord_dispatch, discord_message, soop_chat, soop_packet, twitch_privmsg)
 
 from serving.sources import Backoff, SourceError, open_source
 from serving.sources.base import check_url
@@ -120,6 +120,66 @@ def test_twitch_tags_ping_garbage_and_reconnect(arun):
     assert "PONG :tmi.twitch.tv" in server.received[0]
     assert source.stats["malformed"] == 1 and source.stats["unknown"] == 1
     assert source.stats["reconnects"] == 1
+
+
+def test_discord_gateway_garbage_and_resume(arun, monkeypatch):
+    from discord.http import Route
+
+    from serving.sources.discord import TolerantGateway
+    channel = "4242"
+    # discord.py keeps these process-wide; the source points them at the server
+    monkeypatch.setattr(Route, "BASE", Route.BASE)
+    monkeypatch.setattr(TolerantGateway, "DEFAULT_GATEWAY", TolerantGateway.DEFAULT_GATEWAY)
+
+    def chat(seq, msg_id, text, user, **kw):
+        return discord_message(seq, msg_id, text, user, channel=kw.pop("channel", channel), **kw)
+
+    async def main():
+        scripts = [
+            [chat(2, 101, "안녕하세요", "Viewer1"),
+             chat(3, 102, "나는 봇", "OtherBot", bot=True),                  # bots: skipped
+             chat(4, 103, "다른 채널", "Viewer2", channel="777"),            # not this channel
+             "{not json",                                                 # malformed frame
+             discord_dispatch(5, "MESSAGE_CREATE", {"id": "104", "channel_id": channel}),
+             discord_dispatch(6, "SOMETHING_NEW", {"x": 1}),               # unknown event
+             json.dumps({"op": 1, "d": 6}),                               # server asks a beat
+             chat(7, 105, "방송 몇시까지 해요?", "Viewer2"),
+             0.05, DROP],                                                 # cut: resume
+            [chat(8, 106, "다시 연결됨", "Viewer3")],
+        ]
+        async with DiscordServer(scripts) as server:
+            source = open_source(f"discord:{channel}", token=DiscordServer.TOKEN,
+                                 api_url=f"http://127.0.0.1:{server.http.port}/api/v10",
+                                 gateway_url=f"ws://127.0.0.1:{server.port}")
+            got = await asyncio.wait_for(take(source, 3), 30)
+        return server, source, got
+
+    server, source, got = arun(main())
+    assert server.errors == []
+    assert [(m.text, m.nickname, m.message_id) for m in got] == [
+        ("안녕하세요", "Viewer1", "101"), ("방송 몇시까지 해요?", "Viewer2", "105"),
+        ("다시 연결됨", "Viewer3", "106")]
+    assert {m.platform for m in got} == {"discord"} and {m.channel for m in got} == {channel}
+    assert source.stats["malformed"] == 2 and source.stats["unknown"] == 1
+    assert source.stats["skipped"] == 1 and source.stats["reconnects"] == 1
+    method, path, _, headers, _ = server.http.requests[0]
+    assert (method, path) == ("GET", "/api/v10/users/@me")
+    assert headers["authorization"] == f"Bot {DiscordServer.TOKEN}"
+    identify = next(f for f in server.received[0] if isinstance(f, dict) and f["op"] == 2)
+    resume = next(f for f in server.received[1] if isinstance(f, dict) and f["op"] == 6)
+    assert identify["d"]["token"] == DiscordServer.TOKEN
+    assert resume["d"] == {"token": DiscordServer.TOKEN, "session_id": DiscordServer.SESSION,
+                           "seq": 7}
+
+
+def test_discord_refuses_plain_urls_and_a_missing_token(arun, monkeypatch):
+    with pytest.raises(SourceError, match="refusing"):
+        open_source("discord:1", token="t", gateway_url="ws://gateway.example.com")
+    with pytest.raises(SourceError, match="refusing"):
+        open_source("discord:1", token="t", api_url="http://discord.com/api/v10")
+    monkeypatch.delenv("DISCORD_BOT_TOKEN", raising=False)
+    with pytest.raises(SourceError, match="DISCORD_BOT_TOKEN"):
+        arun(take(open_source("discord:1"), 1))
 
 
 def test_gives_up_after_bounded_failures(arun):

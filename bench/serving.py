@@ -88,7 +88,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=10, help="replay length per paced rate")
     parser.add_argument("--full-messages", type=int, default=3000)
     parser.add_argument("--rates", default="50,200,1000")
-    parser.add_argument("--baseline-messages", type=int, default=8)
+    parser.add_argument("--baseline-messages", type=int, default=40)
     parser.add_argument("--device")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
     args = parser.parse_args(argv)

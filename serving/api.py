@@ -62,7 +62,7 @@ def create_app(host: ModelHost, params: dict, answerer: Answerer,
         with rules_lock:
             evidence = [rules.inspect(ChatMessage("api", m.channel, "", m.user_id, m.user_id,
                                                   m.text)) for m in texts]
-        decided = label_batch(model, evidence)
+        decided = label_batch(model, evidence, params["model_batch_size"])
         elapsed = time.perf_counter() - start
         for label, _, _ in decided:
             metrics.messages.labels("api").inc()

@@ -93,6 +93,31 @@ def combine(probs: dict[str, float], evidence: Evidence) -> tuple[str, dict[str,
     return label, out
 
 
+class ChannelWindow:
+    """A channel's recent (time, text key, user) entries, at most `maxlen`, with the set of
+    users per text kept up to date, so "how many users sent this text" is O(1) per message."""
+
+    def __init__(self, maxlen: int = 5000):
+        self.entries: collections.deque[tuple[float, str, str]] = collections.deque()
+        self.maxlen = maxlen
+        self.users: dict[str, collections.Counter[str]] = {}
+
+    def add(self, now: float, key: str, user: str, since: float) -> int:
+        """Forget entries older than `since`, record this one; distinct users of `key`."""
+        while self.entries and (self.entries[0][0] < since or len(self.entries) >= self.maxlen):
+            _, old_key, old_user = self.entries.popleft()
+            counts = self.users[old_key]
+            counts[old_user] -= 1
+            if not counts[old_user]:
+                del counts[old_user]
+                if not counts:
+                    del self.users[old_key]
+        self.entries.append((now, key, user))
+        counts = self.users.setdefault(key, collections.Counter())
+        counts[user] += 1
+        return len(counts)
+
+
 class Rules:
     """Per-message evidence plus per-user and per-channel history over a sliding window."""
 
@@ -101,7 +126,7 @@ class Rules:
         self.clock = clock
         self.flood_pattern = flood_pattern(int(params["flood_tokens"]))
         self.user_history: dict[tuple, collections.deque] = {}
-        self.channel_history: dict[str, collections.deque] = {}
+        self.channel_history: dict[str, ChannelWindow] = {}
         self._seen = 0
 
     def inspect(self, message: ChatMessage) -> Evidence:
@@ -136,12 +161,11 @@ class Rules:
         now, window = self.clock(), self.p["window_s"]
         user = self.user_history.setdefault((message.channel, message.user_id),
                                             collections.deque(maxlen=200))
-        chan = self.channel_history.setdefault(message.channel, collections.deque(maxlen=5000))
-        for history in (user, chan):
-            while history and history[0][0] < now - window:
-                history.popleft()
+        while user and user[0][0] < now - window:
+            user.popleft()
         user.append((now, key))
-        chan.append((now, key, message.user_id))
+        chan = self.channel_history.setdefault(message.channel, ChannelWindow())
+        senders = chan.add(now, key, message.user_id, now - window)
         self._seen += 1
         if self._seen % 10000 == 0:  # forget users who went quiet
             self.user_history = {k: v for k, v in self.user_history.items()
@@ -153,5 +177,5 @@ class Rules:
             return
         if sum(1 for _, k in user if k == key) >= self.p["repeat_count"]:
             ev.spam["repeat"] = self.p["repeat"]
-        if len({u for _, k, u in chan if k == key}) >= self.p["channel_users"]:
+        if senders >= self.p["channel_users"]:
             ev.spam["raid"] = self.p["raid"]

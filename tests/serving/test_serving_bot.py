@@ -97,3 +97,53 @@ def test_csv_replay_at_a_rate(tiny_model_dir, tmp_path, monkeypatch):
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [(r["text"], r["user_id"], r["message_id"], r["ts"]) for r in rows] == [
         ("안녕하세요", "a", "2", 1700000000.0), ("쉼표, 있는 채팅", "b", "3", 1700000001.0)]
+
+
+def test_batches_decided_in_order_and_a_model_failure_stops_the_bot(tiny_model_dir, tmp_path):
+    """The rules/model overlap keeps arrival order across many batches; a model that fails
+    on a later batch ends `run` with that error (no hang), after the earlier batches' records."""
+    import asyncio
+
+    from components.config import load_params
+    from serving.actions import Actions
+    from serving.answers import Answerer
+    from serving.bot import Bot
+    from serving.decisions import DecisionLog
+    from serving.model_host import ModelHost
+    from serving.sources.replay import ReplaySource
+
+    params = load_params()["serving"] | {"batch_size": 4}
+    texts = [f"채팅 메시지 {i}번" for i in range(40)]
+    chat = tmp_path / "chat.jsonl"
+    chat.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts),
+                    encoding="utf-8")
+
+    def run(fail_on_call: int | None):
+        host = ModelHost(str(tiny_model_dir), poll_seconds=3600)
+        host.load()
+        model, _ = host.current()
+        calls, score = [0], model.label_probs
+
+        def label_probs(batch, *args, **kwargs):
+            calls[0] += 1
+            if calls[0] == fail_on_call:
+                raise RuntimeError("model broke")
+            return score(batch, *args, **kwargs)
+
+        model.label_probs = label_probs
+        out = tmp_path / f"out-{fail_on_call}.jsonl"
+        bot = Bot(ReplaySource(chat), host, params, answerer=Answerer(params["answer"]),
+                  actions=Actions(), decisions=DecisionLog(url="", out_path=out,
+                                                           spool_path=tmp_path / "spool"))
+        try:
+            asyncio.run(bot.run())
+        finally:
+            rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        return rows, calls[0]
+
+    rows, calls = run(None)
+    assert [r["text"] for r in rows] == texts and calls >= 10   # batches of at most 4
+    with pytest.raises(RuntimeError, match="model broke"):
+        run(3)
+    rows = [json.loads(line) for line in (tmp_path / "out-3.jsonl").read_text().splitlines()]
+    assert [r["text"] for r in rows] == texts[:len(rows)] and 0 < len(rows) < len(texts)

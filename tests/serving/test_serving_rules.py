@@ -1,13 +1,15 @@
 """Evasion normalisation and spam evidence, one example of each kind; the combination rule."""
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from components.config import load_params
 from components.normalize import (SPELLED_LINK, compose, deobfuscate, normalize_evasion,
                                   qwerty_to_hangul)
 from serving.message import ChatMessage
-from serving.rules import Evidence, Rules, combine
+from serving.rules import ChannelWindow, Evidence, Rules, combine
 
 RULES = load_params()["serving"]["rules"]
 
@@ -80,6 +82,22 @@ def test_spam_evidence(text, reason):
 def test_ordinary_chat_has_no_evidence(text):
     ev = Rules(RULES).inspect(msg(text))
     assert ev.spam == {} and ev.toxic == {}
+
+
+def test_channel_window_counts_match_a_rescan_of_the_window():
+    """Distinct senders per text, kept incrementally, equal a scan of what is in the window
+    (entries leave by age and by the length cap)."""
+    rng = random.Random(3)
+    window, maxlen, now = 5.0, 40, 0.0
+    chan, log = ChannelWindow(maxlen), []
+    for _ in range(3000):
+        now += rng.expovariate(8.0)
+        key, user = rng.choice("abcde"), f"u{rng.randrange(12)}"
+        log.append((now, key, user))
+        inside = [e for e in log if e[0] >= now - window][-maxlen:]
+        assert chan.add(now, key, user, now - window) == len({u for _, k, u in inside if k == key})
+    assert len(chan.entries) == len(inside)
+    assert sum(map(len, chan.users.values())) == len({(k, u) for _, k, u in inside})
 
 
 def test_repetition_per_user_and_channel_over_a_window():

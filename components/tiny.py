@@ -72,11 +72,53 @@ def build_tiny_base(texts: list[str], out_dir: str | Path, cfg: dict, seed: int 
         tie_word_embeddings=True,
     )
     model = Gemma2ForCausalLM(config)
+    init = cfg.get("init_embeddings", "random")
+    if init == "cooccurrence":
+        vectors, seen = cooccurrence_vectors(tokenizer, texts, config.hidden_size,
+                                             config.initializer_range)
+        with torch.no_grad():
+            model.get_input_embeddings().weight[seen] = vectors[seen]
+    elif init != "random":
+        raise ValueError(f"model.tiny.init_embeddings must be 'random' or 'cooccurrence', got {init!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
+
+
+def cooccurrence_vectors(tokenizer, texts: list[str], dim: int, std: float, window: int = 4):
+    """(vectors, seen): token vectors from the training texts' co-occurrence statistics, a
+    count-based pre-training that takes seconds: positive PMI of tokens within `window` of
+    each other (weighted 1/distance, context counts smoothed with the 0.75 power), reduced
+    to `dim` by truncated SVD, scaled to the random init's `std`. `seen` marks the tokens
+    that occur (the others, labels and special tokens among them, keep their random init).
+    """
+    import numpy as np
+    import torch
+
+    size = len(tokenizer)
+    pairs: list = []
+    weights: list = []
+    for row in tokenizer(list(texts), add_special_tokens=False)["input_ids"]:
+        ids = np.asarray(row, dtype=np.int64)
+        for gap in range(1, min(window, len(ids) - 1) + 1):
+            pairs.append(ids[:-gap] * size + ids[gap:])
+            weights.append(np.full(len(ids) - gap, 1.0 / gap))
+    counts = np.bincount(np.concatenate(pairs), np.concatenate(weights),
+                         minlength=size * size).reshape(size, size)
+    counts += counts.T
+    word = counts.sum(1)
+    context = word ** 0.75
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pmi = np.log(counts * context.sum() / np.outer(word, context))
+    ppmi = torch.from_numpy(np.where(np.isfinite(pmi) & (pmi > 0), pmi, 0.0)).float()
+    torch.manual_seed(0)
+    u, s, _ = torch.svd_lowrank(ppmi, q=dim, niter=4)
+    vectors = u * s.sqrt()
+    seen = torch.from_numpy(word > 0)
+    vectors = vectors / vectors[seen].std() * std
+    return vectors, seen
 
 
 def pretrain_tiny_base(base_dir: str | Path, texts: list[str], cfg: dict, seed: int = 13) -> dict:

@@ -166,6 +166,37 @@ def test_char_tokenizer_never_merges_across_characters_and_round_trips():
         build_tokenizer(texts, 400, "word")
 
 
+def test_cooccurrence_vectors_put_words_of_the_same_contexts_together(tmp_path):
+    import torch
+
+    from components.labels import LABELS
+    from components.tiny import build_tiny_base, build_tokenizer, cooccurrence_vectors
+    # 카지노 and 토토 share contexts (gambling ads), 치킨 and 피자 another (food talk)
+    texts = [f"{w} {ctx}" for w in ("카지노", "토토") for ctx in
+             ("가입하면 첫충 보너스", "첫충 보너스 지급 가입", "보너스 가입 첫충")] * 10
+    texts += [f"{w} {ctx}" for w in ("치킨", "피자") for ctx in
+              ("오늘 저녁은 맛있는", "맛있는 저녁 오늘은", "저녁 맛있는 오늘")] * 10
+    tok = build_tokenizer(texts, 800, "bpe")
+    vectors, seen = cooccurrence_vectors(tok, texts, 16, 0.02)
+
+    def vec(word):
+        ids = tok(word, add_special_tokens=False)["input_ids"]
+        assert len(ids) == 1, word
+        return vectors[ids[0]]
+
+    def cos(a, b):
+        return float(torch.nn.functional.cosine_similarity(vec(a), vec(b), dim=0))
+
+    assert cos("카지노", "토토") > cos("카지노", "치킨") and cos("치킨", "피자") > cos("피자", "토토")
+    assert not seen[tok.convert_tokens_to_ids(list(LABELS))].any()   # labels keep random init
+    assert float(vectors[seen].std()) == pytest.approx(0.02, rel=1e-3)
+    cfg = {"vocab_size": 300, "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+           "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 8,
+           "max_position_embeddings": 64, "init_embeddings": "word2vec"}
+    with pytest.raises(ValueError, match="init_embeddings must be"):
+        build_tiny_base(texts, tmp_path / "base", cfg)
+
+
 def ensemble_params(fast_params, members):
     import copy
     params = copy.deepcopy(fast_params)

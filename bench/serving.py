@@ -1,6 +1,6 @@
 """Serving throughput and decision latency, against the notebook's way of classifying.
 
-    python bench/serving.py --model PATH_OR_URI [--seconds 10] [--baseline-messages 8]
+    python bench/serving.py --model PATH_OR_URI [--seconds 10] [--baseline-messages 40]
 
 PATH_OR_URI is a trained chatloop model directory (e.g. the `model` output of
 `chatloop pipeline run`, under .chatloop/kfp/...) or models:/chatloop@champion. To make one:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import os
 from typing import AsyncIterator
 
@@ -25,6 +26,8 @@ from discord.gateway import DiscordWebSocket
 
 from serving.message import ChatMessage
 from serving.sources.base import SourceError, check_url
+
+log = logging.getLogger(__name__)
 
 API_URL = "https://discord.com/api/v10"
 GATEWAY_URL = "wss://gateway.discord.gg/"
@@ -94,6 +97,7 @@ class DiscordSource:
         @client.event
         async def on_malformed_frame(exc: Exception) -> None:
             self.stats["malformed"] += 1
+            log.debug("discord:%s malformed frame: %r", self.channel, exc)
 
         @client.event
         async def on_socket_event_type(event: str) -> None:

@@ -113,8 +113,9 @@ def cooccurrence_vectors(tokenizer, texts: list[str], dim: int, std: float, wind
     with np.errstate(divide="ignore", invalid="ignore"):
         pmi = np.log(counts * context.sum() / np.outer(word, context))
     ppmi = torch.from_numpy(np.where(np.isfinite(pmi) & (pmi > 0), pmi, 0.0)).float()
-    torch.manual_seed(0)
-    u, s, _ = torch.svd_lowrank(ppmi, q=dim, niter=4)
+    with torch.random.fork_rng():   # svd_lowrank's random start; leave the caller's seed alone
+        torch.manual_seed(0)
+        u, s, _ = torch.svd_lowrank(ppmi, q=dim, niter=4)
     vectors = u * s.sqrt()
     seen = torch.from_numpy(word > 0)
     vectors = vectors / vectors[seen].std() * std

@@ -35,8 +35,7 @@ class Pending:
     arrived: float  # time.perf_counter() when the source yielded it
 
 
-def label_batch(model, evidence: list[Evidence],
-                batch_size: int = 32) -> list[tuple[str, dict, dict]]:
+def label_batch(model, evidence: list[Evidence], batch_size: int) -> list[tuple[str, dict, dict]]:
     """(label, combined probs, model probs) per message: the model on the deobfuscated texts,
     then the rules' one combination rule. Blocking (run it in a thread from async code).
 

@@ -24,12 +24,13 @@ import discord.http
 import yarl
 from discord.gateway import DiscordWebSocket
 
+from serving.actions import DEFAULT_URLS
 from serving.message import ChatMessage
 from serving.sources.base import SourceError, check_url
 
 log = logging.getLogger(__name__)
 
-API_URL = "https://discord.com/api/v10"
+API_URL = DEFAULT_URLS["discord"]   # the same REST base the moderation actions use
 GATEWAY_URL = "wss://gateway.discord.gg/"
 
 

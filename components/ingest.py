@@ -20,7 +20,7 @@ from components.config import ROOT
 from components.labels import LabelError, check_label, normalize_text, resolve
 from components.spam import kind_of
 
-CHAT_FILE, TEST_FILE = "train.jsonl", "test.jsonl"
+CHAT_FILE, TEST_FILE, GOLDEN_FILE = "train.jsonl", "test.jsonl", "golden.jsonl"
 ANSWERS_TRAIN, ANSWERS_TEST = "answers_train.jsonl", "answers_test.jsonl"
 VERSION_FILE = "data_version.json"
 
@@ -222,6 +222,7 @@ def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
 
 # --------------------------------------------------------------------------- main
 def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | None = None,
+           golden: str | None = None,
            test_size: float = 0.2, seed: int = 13, max_answers: int = 2000,
            max_train_per_source_label: Cap = 0, max_test_per_source_label: Cap = 0,
            spam_holdout: str = "family",
@@ -231,9 +232,12 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
     The split is drawn from all rows; then `max_train_per_source_label` caps each (source,
     label) group of the training split (bounds training time) and `max_test_per_source_label`
     each group of the test split (bounds evaluation time), 0 = no cap; either may be a
-    mapping source -> cap (cap_groups). Feedback corrections are never dropped. Returns a
-    summary with counts and the data version; writes train/test chat splits, answer splits
-    and data_version.json. Nothing is written when the input is bad.
+    mapping source -> cap (cap_groups). Feedback corrections are never dropped. `golden` (a
+    file or folder, e.g. data/golden from `chatloop data import`) is the fixed real-chat set
+    the gate scores every candidate on: copied to golden.jsonl, and any row with a golden
+    text is dropped from training and testing. Returns a summary with counts and the data
+    version; writes train/test chat splits, answer splits, golden.jsonl and
+    data_version.json. Nothing is written when the input is bad.
     """
     if not sources:
         raise IngestError("no data sources given")
@@ -280,6 +284,21 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
                 merged.append(fix)
             corrected += 1
 
+    golden_rows: list[dict] = []
+    if golden:
+        if not files.exists(golden):
+            raise IngestError(f"golden set not found: {golden} (run `chatloop data import`, "
+                              "or set data.golden to '' to gate without one)")
+        for path, lineno, row in read_rows(files, [golden], hasher):
+            parsed = _chat_row(path, lineno, row)
+            if not parsed["text"]:
+                raise IngestError(f"{path}:{lineno}: a golden row needs a non-empty 'text'")
+            golden_rows.append({**parsed, **({"kind": str(row["kind"])} if row.get("kind") else {})})
+        held = {r["text"] for r in golden_rows}
+        before = len(merged)
+        merged = [r for r in merged if r["text"] not in held]
+        golden_dropped = before - len(merged)
+
     # Moderator corrections are the loop's most valuable signal: never capped, always trained on.
     fixed = [r for r in merged if r.get("corrected")]
     rest = [r for r in merged if not r.get("corrected")]
@@ -292,11 +311,13 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
     n_qa_test = round(len(qa) * test_size) if len(qa) > 4 else 0
     qa_test, qa_train = qa[:n_qa_test], qa[n_qa_test:][:max_answers]
 
-    version = data_version(files, sources + ([feedback] if feedback else []), hasher.hexdigest(), rev)
+    version = data_version(files, sources + [x for x in (feedback, golden) if x],
+                           hasher.hexdigest(), rev)
     summary = {
         "rows": len(merged), "train": len(train), "test": len(test),
         "answers_train": len(qa_train), "answers_test": len(qa_test),
-        "corrections": corrected,
+        "corrections": corrected, "golden": len(golden_rows),
+        "golden_overlap_dropped": golden_dropped if golden else 0,
         "labels": dict(Counter(r["label"] for r in merged)),
         "sources": dict(Counter(r["source"] for r in merged)),
         "data_version": version,
@@ -307,6 +328,7 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
     _write_jsonl(out / TEST_FILE, test)
     _write_jsonl(out / ANSWERS_TRAIN, qa_train)
     _write_jsonl(out / ANSWERS_TEST, qa_test)
+    _write_jsonl(out / GOLDEN_FILE, golden_rows)
     (out / VERSION_FILE).write_text(json.dumps(summary, ensure_ascii=False, indent=2))
     return summary
 
@@ -315,7 +337,7 @@ def ingest_step(params: dict, out_dir: str, data: str = "", rev: str = "", repo:
     """Pipeline entry point: `data` (a file or folder) overrides params data.sources."""
     d = params["data"]
     sources = [data] if data else list(d["sources"])
-    return ingest(sources, out_dir, feedback=d.get("feedback"),
+    return ingest(sources, out_dir, feedback=d.get("feedback"), golden=d.get("golden") or None,
                   test_size=float(d["test_size"]), seed=int(d["seed"]),
                   max_answers=int(d["max_answers"]),
                   max_train_per_source_label=d.get("max_train_per_source_label") or 0,

@@ -52,6 +52,18 @@ def pick_device(device: str | None = None) -> str:
     return device or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def compute_dtype(device: str, choice: str = "auto"):
+    """The torch dtype to compute in: `auto` is bfloat16 on a GPU and on a CPU with native
+    bfloat16 matmuls (AMX / AVX512-BF16: 3-4x faster than float32 there), else float32."""
+    import torch
+    if choice not in ("auto", "bfloat16", "float32"):
+        raise ValueError(f"dtype must be auto, bfloat16 or float32, got {choice!r}")
+    if choice == "auto":
+        fast = device == "cuda" or torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        choice = "bfloat16" if fast else "float32"
+    return torch.bfloat16 if choice == "bfloat16" else torch.float32
+
+
 class ChatModel:
     """A causal LM with the chatloop adapter: `classify`, `label_probs` and `answer`."""
 
@@ -68,8 +80,11 @@ class ChatModel:
         self.members: list[ChatModel] = []  # ensemble members (train.ensemble); label_probs averages
 
     @classmethod
-    def load(cls, model_dir: str | Path, device: str | None = None, merge: bool = True) -> "ChatModel":
-        """Load base + adapter from a model directory (merged for fast inference)."""
+    def load(cls, model_dir: str | Path, device: str | None = None, merge: bool = True,
+             dtype: str | None = None) -> "ChatModel":
+        """Load base + adapter from a model directory (merged for fast inference). The base
+        is the bundled one or the reference in chatloop.json (components.base.verify);
+        `dtype` defaults to the one recorded at training (`auto`: see compute_dtype)."""
         import torch
         from peft import PeftModel
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -80,15 +95,20 @@ class ChatModel:
             raise FileNotFoundError(f"{root} is not a chatloop model directory (no {META_FILE})")
         meta = json.loads(meta_path.read_text())
         device = pick_device(device)
-        base = str(root / "base") if meta.get("base_bundled") else meta["base"]
-        dtype = torch.bfloat16 if device == "cuda" else torch.float32
-        model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
+        if meta.get("base_bundled"):
+            base = str(root / "base")
+        else:
+            from components.base import verify
+            base = verify(meta.get("base_ref") or {"name": meta["base"]})
+        torch_dtype = compute_dtype(device, dtype or meta.get("dtype", "auto"))
+        model = AutoModelForCausalLM.from_pretrained(base, dtype=torch_dtype)
         model = PeftModel.from_pretrained(model, str(root / "adapter"))
         if merge:
             model = model.merge_and_unload()
         tokenizer = AutoTokenizer.from_pretrained(str(root / "adapter"))
         loaded = cls(model.to(device), tokenizer, meta, device)
-        loaded.members = [cls.load(root / member, device, merge) for member in meta.get("members", [])]
+        loaded.members = [cls.load(root / member, device, merge, dtype)
+                          for member in meta.get("members", [])]
         return loaded
 
     def _encode(self, prompts: Sequence[str]):
@@ -127,7 +147,9 @@ class ChatModel:
                 hidden = (self._last_hidden_cached(batch) if reuse_prefix else None)
                 if hidden is None:
                     hidden = self.model.model(**self._encode(batch)).last_hidden_state[:, -1]
-                logits = self.model.lm_head(hidden)[:, self.label_ids].float()
+                # Only the four label rows of the output layer: the full vocabulary (262k
+                # for Gemma 3) would cost more than the whole transformer per message.
+                logits = (hidden @ self.model.lm_head.weight[self.label_ids].T).float()
                 if getattr(self.model.config, "final_logit_softcapping", None):
                     cap = self.model.config.final_logit_softcapping
                     logits = torch.tanh(logits / cap) * cap

@@ -26,7 +26,7 @@ def gate(metrics: dict, cfg: dict) -> tuple[bool, list[str]]:
     and, if there is a champion, beats its macro-F1 by `min_improvement` with no label's F1
     dropping more than `max_label_drop`."""
     cand, base, champ = metrics["candidate"], metrics["baseline"], metrics.get("champion")
-    reasons, ok = [], True
+    ok, reasons = golden_gate(cand.get("golden"), cfg["golden"])
     floor = base["macro_f1"] - float(cfg["baseline_margin"])
     if cand["macro_f1"] < floor:
         ok = False
@@ -53,6 +53,40 @@ def gate(metrics: dict, cfg: dict) -> tuple[bool, list[str]]:
     return ok, reasons
 
 
+def golden_gate(golden: dict | None, cfg: dict) -> tuple[bool, list[str]]:
+    """(passed, reasons) on the fixed real-chat set: per-source macro-F1 floors, the largest
+    share of normal messages flagged, the smallest spam recall (params gate.golden)."""
+    if not golden:
+        if cfg["required"]:
+            return False, ["no golden set scored (data.golden is empty or missing) but "
+                           "gate.golden.required is true"]
+        return True, ["no golden set (gate.golden.required is false)"]
+    ok, reasons = True, []
+    for source, floor in (cfg["min_macro_f1"] or {}).items():
+        got = (golden["per_source"].get(source) or {}).get("macro_f1")
+        if got is None:
+            ok = False
+            reasons.append(f"golden: no rows of source '{source}' (floor {floor})")
+        elif got < float(floor):
+            ok = False
+            reasons.append(f"golden: macro-F1 on {source} {got:.4f} < floor {floor}")
+    flagged = golden.get("normal_flagged_rate")
+    if flagged is not None and flagged > float(cfg["max_normal_flagged"]):
+        ok = False
+        reasons.append(f"golden: {flagged:.1%} of everyday normal chat is flagged toxic/spam "
+                       f"(max {float(cfg['max_normal_flagged']):.0%}), e.g. "
+                       + " | ".join(golden.get("normal_flagged_examples", [])))
+    recall = golden.get("spam_recall")
+    if recall is not None and recall < float(cfg["min_spam_recall"]):
+        ok = False
+        reasons.append(f"golden: spam recall {recall:.4f} < {cfg['min_spam_recall']}")
+    if ok:
+        reasons.append(f"golden: {golden['rows']} real-chat rows within every floor "
+                       f"(normal flagged {flagged if flagged is not None else float('nan'):.1%}, "
+                       f"spam recall {recall if recall is not None else float('nan'):.3f})")
+    return ok, reasons
+
+
 def _metric_items(metrics: dict) -> dict[str, float]:
     out = {}
     for who in ("candidate", "champion", "baseline"):
@@ -72,6 +106,12 @@ def _metric_items(metrics: dict) -> dict[str, float]:
                 out[f"{prefix}{k}"] = m[k]
         if "chrf" in m:
             out[f"{prefix}chrf"] = m["chrf"]
+        golden = m.get("golden") or {}
+        for src, v in (golden.get("per_source") or {}).items():
+            out[f"{prefix}golden_macro_f1_source_{src}"] = v["macro_f1"]
+        for k in ("macro_f1", "normal_flagged_rate", "spam_recall"):
+            if golden.get(k) is not None:
+                out[f"{prefix}golden_{k}"] = golden[k]
     return out
 
 

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from components.ingest import ANSWERS_TRAIN, CHAT_FILE, VERSION_FILE, parse_jsonl
 from components.labels import answer_messages, classify_messages, completion
-from components.model import META_FILE, label_token_ids, pick_device, text_normalizer
+from components.model import (META_FILE, compute_dtype, label_token_ids, pick_device,
+                              text_normalizer)
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
@@ -91,17 +92,19 @@ def bucketed_order(lengths: list[int], batch_size: int, bucket_batches: int,
     return [i for batch in batches for i in batch]
 
 
-def prepare_base(params: dict, texts: list[str], model_dir: Path) -> tuple[str, bool, dict]:
-    """Return (path or id to load the base from, whether it is bundled in the model dir,
-    the tiny base's causal-LM pre-training summary when it had one)."""
+def prepare_base(params: dict, texts: list[str], model_dir: Path) -> tuple[str, bool, dict, dict]:
+    """(path or id to load the base from, whether it is bundled in the model dir, the base
+    reference the model records (components.base), the tiny base's pre-training summary)."""
     base = params["model"]["base"]
     if base != "tiny":
-        return base, False, {}
+        from components.base import resolve
+        path, ref = resolve(base)
+        return path, False, ref, {}
     from components.tiny import build_tiny_base, pretrain_tiny_base
     cfg, seed = params["model"]["tiny"], int(params["train"]["seed"])
     path = build_tiny_base(texts, model_dir / "base", cfg, seed=seed)
     pretrained = pretrain_tiny_base(path, texts, cfg, seed) if cfg.get("pretrain_epochs") else {}
-    return str(path), True, pretrained
+    return str(path), True, {"name": "tiny"}, pretrained
 
 
 def lora_config(params: dict, tied: bool):
@@ -116,7 +119,7 @@ def lora_config(params: dict, tied: bool):
                       task_type="CAUSAL_LM")
 
 
-def sft_config(params: dict, output_dir: str, device: str):
+def sft_config(params: dict, output_dir: str, device: str, bf16: bool):
     from trl import SFTConfig
     t = params["train"]
     return SFTConfig(
@@ -132,10 +135,10 @@ def sft_config(params: dict, output_dir: str, device: str):
         max_length=int(t["max_length"]),
         completion_only_loss=True,
         packing=False,
-        bf16=device == "cuda" and t.get("gpu_dtype") == "bfloat16",
+        bf16=bf16,
         use_cpu=device == "cpu",
         seed=int(t["seed"]),
-        logging_steps=10,
+        logging_steps=1,
         save_strategy="no",
         report_to=[],
         dataloader_num_workers=0,
@@ -213,7 +216,6 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
     from datasets import Dataset
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import SFTTrainer
 
     from components.labels import CHAT_TEMPLATE
 
@@ -232,13 +234,17 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
     normalizer = params["train"].get("normalize") or "none"
     prepare = text_normalizer(normalizer)
     texts = [prepare(r["text"]) for r in chat] + [r["question"] + " " + r["answer"] for r in answers]
-    base, bundled, pretrained = prepare_base(params, texts, out)
+    base, bundled, base_ref, pretrained = prepare_base(params, texts, out)
     tokenizer = AutoTokenizer.from_pretrained(base)
-    if not tokenizer.chat_template:
-        tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.chat_template = CHAT_TEMPLATE   # one prompt format whatever the base ships
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    dtype = torch.bfloat16 if device == "cuda" and t.get("gpu_dtype") == "bfloat16" else torch.float32
+    bf16 = compute_dtype(device, params["model"].get("dtype", "auto")) == torch.bfloat16
+    # On a GPU the weights are bfloat16; on a CPU they stay float32 under bfloat16 autocast.
+    dtype = torch.bfloat16 if device == "cuda" and bf16 else torch.float32
+    print(f"chatloop: training on {device} in {'bfloat16' if bf16 else 'float32'}"
+          f"{'' if bf16 or device == 'cuda' else ' (this CPU has no bfloat16 support)'}",
+          flush=True)
     model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
     tied = bool(getattr(model.config, "tie_word_embeddings", False))
     model = get_peft_model(model, lora_config(params, tied))
@@ -248,10 +254,8 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
     examples = build_examples(chat, answers, float(t["answer_ratio"]), int(t["seed"]), prepare)
     started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        trainer_class = SFTTrainer
-        if int(t.get("length_buckets") or 0):
-            trainer_class = _bucketed_trainer(SFTTrainer, int(t["length_buckets"]), int(t["seed"]))
-        trainer = trainer_class(model=model, args=sft_config(params, tmp, device),
+        trainer = trainer_class(int(t.get("length_buckets") or 0), int(t["seed"]))(
+            model=model, args=sft_config(params, tmp, device, bf16),
                                 train_dataset=Dataset.from_list(examples), processing_class=tokenizer)
         result = trainer.train()
     seconds = time.time() - started
@@ -270,7 +274,8 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
         "trainable_params": int(trainable), "total_params": int(total), "device": device,
         **pretrained,
     }
-    meta = {"base": "tiny" if bundled else base, "base_bundled": bundled, "normalize": normalizer,
+    meta = {"base": base_ref["name"], "base_ref": base_ref, "base_bundled": bundled,
+            "normalize": normalizer, "dtype": params["model"].get("dtype", "auto"),
             "label_token_ids": label_token_ids(tokenizer),
             "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "data_version": data_version, "train": summary}
@@ -278,12 +283,36 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
     return summary
 
 
-def _bucketed_trainer(base, bucket_batches: int, seed: int):
-    """`base` (SFTTrainer) with its training sampler replaced by bucketed_order batches (a
-    new order every epoch)."""
+def trainer_class(bucket_batches: int, seed: int):
+    """trl's SFTTrainer with the loss computed from the output layer only where a completion
+    token is predicted (a label, or an answer's tokens): with Gemma 3's 262k-row output layer,
+    trl's chunked log-probabilities spend most of a CPU step on the frozen output weights.
+    With `bucket_batches`, the training sampler is replaced by bucketed_order batches."""
     import torch
+    import torch.nn.functional as F
+    from trl import SFTTrainer
 
-    if not hasattr(base, "_get_train_sampler"):   # a private hook: fail loudly if it goes
+    class CompletionLossTrainer(SFTTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            base = model.get_base_model() if hasattr(model, "get_base_model") else model
+            labels = inputs["labels"][:, 1:]
+            mask = labels != -100
+            with self.accelerator.autocast():
+                hidden = base.model(input_ids=inputs["input_ids"],
+                                    attention_mask=inputs.get("attention_mask"),
+                                    position_ids=inputs.get("position_ids"),
+                                    use_cache=False).last_hidden_state[:, :-1]
+                logits = base.lm_head(hidden[mask]).float()
+            cap = getattr(base.config, "final_logit_softcapping", None)
+            if cap:
+                logits = torch.tanh(logits / cap) * cap
+            count = num_items_in_batch if num_items_in_batch is not None else mask.sum()
+            loss = F.cross_entropy(logits, labels[mask], reduction="sum")
+            return loss / torch.as_tensor(count, device=loss.device).clamp(min=1)
+
+    if not bucket_batches:
+        return CompletionLossTrainer
+    if not hasattr(SFTTrainer, "_get_train_sampler"):   # a private hook: fail loudly if it goes
         raise RuntimeError("train.length_buckets needs Trainer._get_train_sampler "
                            "(transformers as pinned in requirements.lock)")
 
@@ -297,7 +326,7 @@ def _bucketed_trainer(base, bucket_batches: int, seed: int):
         def __iter__(self):
             return iter(bucketed_order(self.lengths, self.batch_size, bucket_batches, self.rng))
 
-    class BucketedTrainer(base):
+    class BucketedTrainer(CompletionLossTrainer):
         def _get_train_sampler(self, train_dataset=None):
             dataset = self.train_dataset if train_dataset is None else train_dataset
             return Sampler([len(ids) for ids in dataset["input_ids"]],

@@ -124,8 +124,12 @@ class Bot:
         for item, ev, (label, probs, model_probs) in zip(batch, evidence, decided):
             latency = time.perf_counter() - item.arrived
             action, answer = await self._act(item.message, ev, label, model)
-            records.append(self._record(item.message, ev, label, probs, model_probs, version,
-                                        action, answer, latency))
+            record = self._record(item.message, ev, label, probs, model_probs, version,
+                                  action, answer, latency)
+            if action == "answer:model":    # logged by the answer worker, answer filled in
+                self.answer_queue.put_nowait((item.message, ev.text, model, record))
+            else:
+                records.append(record)
             self.metrics.messages.labels(item.message.platform).inc()
             self.metrics.labels.labels(label).inc()
             self.metrics.latency.observe(latency)
@@ -133,7 +137,8 @@ class Bot:
         return records
 
     async def _act(self, message: ChatMessage, ev: Evidence, label: str, model):
-        """(action string, FAQ answer or None) for one decided message."""
+        """(action string, FAQ answer or None) for one decided message; `answer:model` means
+        the caller queues it for the answer worker."""
         if label in ("toxic", "spam"):
             action = await self.actions.moderate(message, label)
             self.metrics.actions.labels(action).inc()
@@ -148,24 +153,29 @@ class Bot:
         if plan.source == "faq":
             await self.actions.send_answer(message, plan.answer)
             return "answer:faq", plan.answer
-        try:
-            self.answer_queue.put_nowait((message, ev.text, model))
-        except asyncio.QueueFull:
+        if self.answer_queue.full():
             self.metrics.answers.labels("busy").inc()
             return "answer-skipped:busy", None
-        return "answer:model", None
+        return "answer:model", None      # _finish queues it with its decision record
 
     async def _answer_worker(self) -> None:
+        """Model answers, one at a time; each message's decision record is logged here, with
+        the answer text (or `answer-failed`), so the log still has one record per message."""
         while True:
-            message, text, model = await self.answer_queue.get()
+            message, text, model, record = await self.answer_queue.get()
             try:
                 answer = await asyncio.to_thread(self.answerer.model_answer, model, text,
                                                  message.channel)
+                record["answer"] = answer or None
                 if answer:
+                    log.info("answer to %s:%s %r: %r", message.platform, message.message_id,
+                             text[:80], answer)
                     await self.actions.send_answer(message, answer)
             except Exception:  # noqa: BLE001 - one failed answer must not stop the bot
+                record["action"] = "answer-failed"
                 log.exception("answer to %s:%s failed", message.platform, message.message_id)
             finally:
+                self.decisions.add([record])
                 self.answer_queue.task_done()
 
     def _record(self, message, ev, label, probs, model_probs, version, action, answer,

@@ -26,7 +26,7 @@ FAST = ["evaluate.answer_samples=8", "evaluate.max_new_tokens=16"]
 @pytest.fixture(scope="session")
 def fast_params():
     from components.config import load_params
-    return load_params(overrides=FAST)
+    return load_params(profile="tiny", overrides=FAST)
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,8 @@ def test_every_dvc_stage_is_a_pipeline_step():
 
 def test_ingest_and_validate_stages_run(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert stage.main(["ingest"]) == 0
-    assert stage.main(["validate"]) == 0
+    assert stage.main(["ingest", "--profile", "tiny"]) == 0
+    assert stage.main(["validate", "--profile", "tiny"]) == 0
     assert (tmp_path / "artifacts/data/train.jsonl").exists()
     assert (tmp_path / "artifacts/report/validation.json").exists()
     assert stage.main(["nope"]) == 2

@@ -256,8 +256,8 @@ def test_bucketed_trainer_replaces_the_training_sampler():
     from types import SimpleNamespace
     from datasets import Dataset
     from trl import SFTTrainer
-    from components.train import _bucketed_trainer
-    trainer_class = _bucketed_trainer(SFTTrainer, 8, seed=3)   # one bucket: 8 batches of 4
+    from components.train import trainer_class as make_trainer_class
+    trainer_class = make_trainer_class(8, seed=3)   # one bucket: 8 batches of 4
     assert issubclass(trainer_class, SFTTrainer)
     lengths = [3, 90, 4, 91, 5, 92, 6, 93] * 4
     fake = SimpleNamespace(train_dataset=Dataset.from_dict({"input_ids": [[1] * n for n in lengths]}),

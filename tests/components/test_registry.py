@@ -62,7 +62,8 @@ def test_every_profile_logs_as_mlflow_params(registry):
     from components.register import mlflow_params
     client()
     per_source_cap = 'data.max_train_per_source_label={"*": 1200, korean-hate-speech: 2400}'
-    for profile, overrides in ((None, []), ("real", []), ("gemma", []), ("real", [per_source_cap])):
+    for profile, overrides in ((None, []), ("real", []), ("gemma", []), ("tiny", []),
+                              ("real", [per_source_cap])):
         logged = mlflow_params(load_params(profile=profile, overrides=overrides))
         with mlflow.start_run(run_name=f"params-{profile}") as run:
             mlflow.log_params(logged)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from chatloop.cli import main as cli_main
-from components.data_import import DataImportError, import_datasets
+from components import spam
+from components.data_import import DataImportError, import_datasets, split_golden
 from components.ingest import ingest
 
 
@@ -43,7 +44,7 @@ def test_every_format_is_parsed_and_mapped(shared, tmp_path):
     assert result["chatbot-data"]["rows"] == 3 and result["chatbot-data"]["skipped"] == 1
 
     spam_rows = read(out / "spam.jsonl")
-    assert len(spam_rows) == 36 and result["spam"]["kinds"] == 18
+    assert len(spam_rows) == 36 and result["spam"]["kinds"] == len(spam.KINDS)
     assert 18 < result["spam"]["families"] <= 36
     assert all(r["label"] == "spam" and r["source"] == "spam" and r["family"] for r in spam_rows)
 
@@ -87,7 +88,7 @@ def test_malformed_line_names_file_and_line_and_keeps_old_data(make_shared, tmp_
         import_datasets(str(bad), str(out), dvc=False, spam_rows=20)
     assert str(bad / name) + message in str(err.value)
     assert snapshot(out) == before                       # old data intact
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad", "raw", "shared"]  # no leftovers
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad", "golden", "raw", "shared"]  # no leftovers
 
 
 def test_subset_import_replaces_only_that_dataset(make_shared, tmp_path):
@@ -157,7 +158,7 @@ def test_failure_while_writing_keeps_old_data(shared, tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         import_datasets(str(shared), str(out), dvc=False, spam_rows=30)
     assert snapshot(out) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw", "shared"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["golden", "raw", "shared"]
 
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -178,3 +179,27 @@ def test_import_real_shared_data(tmp_path):
         assert info["skipped"] <= 0.01 * info["rows"]
     answers = read(tmp_path / "raw" / "chatbot-data.answers.jsonl")
     assert all(r["question"] and r["answer"] and r["source"] == "chatbot-data" for r in answers)
+
+
+def test_golden_rows_are_fixed_by_text_and_never_in_the_training_pool(shared, tmp_path):
+    rows = [{"text": f"문장 {i}", "label": "toxic" if i % 3 else "normal"} for i in range(300)]
+    golden, rest = split_golden(rows, per_label=10)
+    assert len(golden) == 20 and len(rest) == 280                       # 10 per label
+    assert not {r["text"] for r in golden} & {r["text"] for r in rest}
+    again, _ = split_golden(list(reversed(rows)), per_label=10)
+    assert {r["text"] for r in again} == {r["text"] for r in golden}    # the texts decide
+    assert len(split_golden(rows[:50], per_label=10)[0]) == 1 + 3       # at most 10% of a label
+
+    out = tmp_path / "raw"
+    import_datasets(str(shared), str(out), dvc=False, spam_rows=20)
+    golden_dir = tmp_path / "golden"
+    independent = read(golden_dir / "independent.jsonl")
+    assert {r["label"] for r in independent} == {"spam", "normal", "question"}
+    manifest = json.loads((golden_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["datasets"]["independent.jsonl"]["spam"] == 240
+    summary = ingest([str(out)], tmp_path / "splits", golden=str(golden_dir))
+    trained = {r["text"] for r in read(tmp_path / "splits" / "train.jsonl")}
+    tested = {r["text"] for r in read(tmp_path / "splits" / "test.jsonl")}
+    gold = read(tmp_path / "splits" / "golden.jsonl")
+    assert summary["golden"] == len(gold) >= len(independent)
+    assert not {r["text"] for r in gold} & (trained | tested)

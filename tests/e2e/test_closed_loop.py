@@ -115,7 +115,7 @@ def test_corrections_flow_into_the_next_training_run(registry, env, feedback_ser
 
     # 4. The next pipeline run reads that commit's data through DVC.
     workdir = tmp_path / "kfp"
-    code = main(["pipeline", "run", "--repo", str(clone), "--rev", head, "--workdir", str(workdir),
+    code = main(["pipeline", "run", "--profile", "tiny", "--repo", str(clone), "--rev", head, "--workdir", str(workdir),
                  "--set", "train.epochs=1", "--set", "evaluate.answer_samples=4"])
     assert code == 0
     c = client()

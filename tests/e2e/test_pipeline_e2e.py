@@ -39,7 +39,7 @@ def aliases():
 
 
 def test_first_run_registers_a_passing_challenger(home, capsys):
-    code = main(["pipeline", "run", "--set", "evaluate.answer_samples=8"])
+    code = main(["pipeline", "run", "--profile", "tiny", "--set", "evaluate.answer_samples=8"])
     out = capsys.readouterr().out
     assert code == 0, out[-3000:]
     for step in ("ingest", "validate", "train", "evaluate", "register"):
@@ -60,7 +60,7 @@ def test_first_run_registers_a_passing_challenger(home, capsys):
 def test_worse_configuration_is_registered_but_gated(home, capsys):
     assert main(["promote", "--version", "1", "--by", "e2e"]) == 0
     before = aliases()
-    code = main(["pipeline", "run", "--set", "train.epochs=1", "--set", "train.learning_rate=0.00005",
+    code = main(["pipeline", "run", "--profile", "tiny", "--set", "train.epochs=1", "--set", "train.learning_rate=0.00005",
                  "--set", "evaluate.answer_samples=4"])
     out = capsys.readouterr().out
     assert code == 0, out[-3000:]
@@ -84,7 +84,7 @@ def test_bad_input_stops_before_anything_is_registered(home, tmp_path, capsys, c
     if content is not None:
         data.write_text(content, encoding="utf-8")
     count = len(versions())
-    assert main(["pipeline", "run", "--data", str(data), "--workdir", str(tmp_path / "kfp")]) != 0
+    assert main(["pipeline", "run", "--profile", "tiny", "--data", str(data), "--workdir", str(tmp_path / "kfp")]) != 0
     captured = capsys.readouterr()
     assert message in captured.err
     assert len(versions()) == count

@@ -17,7 +17,7 @@ def test_validation_failure_stops_the_run_with_a_clear_error(tmp_path, monkeypat
                                        ensure_ascii=False) + "\n" for i in range(40)))
     workdir = tmp_path / "kfp"
 
-    code = main(["pipeline", "run", "--data", str(data), "--workdir", str(workdir)])
+    code = main(["pipeline", "run", "--profile", "tiny", "--data", str(data), "--workdir", str(workdir)])
 
     out, err = capsys.readouterr()
     assert code == 1

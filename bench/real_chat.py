@@ -1,0 +1,108 @@
+"""The goals of real chat: a model beside TF-IDF trained on ALL the shared data.
+
+    python bench/real_chat.py --model PATH_OR_URI --split DIR [--raw data/raw]
+
+DIR is an ingested split with its golden set (the `data` output of a pipeline run:
+.chatloop/kfp/chatloop-train-*/ingest/data, or `chatloop`'s ingest with data.golden). The
+strong baseline is char 1-4-gram TF-IDF + logistic regression trained on every row of the
+imported data (`--raw`, the output of `chatloop data import`) except the test split's and
+the golden set's texts: far more rows than the model's capped training split. Prints, per
+real source, macro-F1 on the held-out test split and on the golden set (model, TF-IDF-all,
+delta), the share of normal messages flagged toxic or spam, spam recall on the hand-written
+spam (model, and the bot: model + serving rules), and scoring speed. Asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from components.config import load_params  # noqa: E402
+from components.evaluate import baseline_predict, classification_metrics  # noqa: E402
+from components.ingest import GOLDEN_FILE, TEST_FILE, _Files, read_rows  # noqa: E402
+from components.labels import LABELS, normalize_text  # noqa: E402
+from components.train import read_jsonl  # noqa: E402
+
+
+def flagged(rows: list[dict], pred: list[str]) -> float | None:
+    normal = [q in ("toxic", "spam") for r, q in zip(rows, pred) if r["label"] == "normal"]
+    return sum(normal) / len(normal) if normal else None
+
+
+def spam_recall(rows: list[dict], pred: list[str]) -> float | None:
+    spam = [q == "spam" for r, q in zip(rows, pred) if r["label"] == "spam"]
+    return sum(spam) / len(spam) if spam else None
+
+
+def fmt(x) -> str:
+    return "   n/a" if x is None else f"{x:6.3f}"
+
+
+def report(name: str, rows: list[dict], pred: list[str], base: list[str]) -> None:
+    m = classification_metrics([r["label"] for r in rows], pred, [r["source"] for r in rows])
+    b = classification_metrics([r["label"] for r in rows], base, [r["source"] for r in rows])
+    print(f"\n{name} ({len(rows)} rows)   macro-F1: model / tfidf-all / delta")
+    for src, v in m["per_source"].items():
+        bv = b["per_source"][src]["macro_f1"]
+        part = [q for r, q in zip(rows, pred) if r["source"] == src]
+        fl = flagged([r for r in rows if r["source"] == src], part)
+        print(f"  {src:22} {v['rows']:5d}  {fmt(v['macro_f1'])} {fmt(bv)} {v['macro_f1'] - bv:+7.3f}"
+              f"   normal flagged {fmt(fl)}")
+    print(f"  {'all':22} {len(rows):5d}  {fmt(m['macro_f1'])} {fmt(b['macro_f1'])} "
+          f"{m['macro_f1'] - b['macro_f1']:+7.3f}")
+    print(f"  normal flagged toxic/spam: model {fmt(flagged(rows, pred))}  tfidf-all "
+          f"{fmt(flagged(rows, base))};  spam recall: model {fmt(spam_recall(rows, pred))}  "
+          f"tfidf-all {fmt(spam_recall(rows, base))}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--split", required=True)
+    ap.add_argument("--raw", default=str(ROOT / "data" / "raw"))
+    ap.add_argument("--profile")
+    args = ap.parse_args()
+    params = load_params(profile=args.profile)
+    split = Path(args.split)
+    test, golden = read_jsonl(split / TEST_FILE), read_jsonl(split / GOLDEN_FILE)
+    held = {r["text"] for r in test + golden}
+    everything = [row for _, _, row in read_rows(_Files(), [args.raw]) if "text" in row]
+    pool = [{"text": normalize_text(r["text"]), "label": r["label"]} for r in everything]
+    pool = [r for r in pool if r["text"] and r["text"] not in held]
+    started = time.time()
+    base = baseline_predict(pool, [r["text"] for r in test + golden], int(params["data"]["seed"]))
+    print(f"tfidf-all: trained on {len(pool)} rows in {time.time() - started:.0f} s")
+
+    from quality import with_rules
+    from components.registry import load_model
+    model, version = load_model(args.model)
+    texts = [r["text"] for r in test + golden]
+    started = time.time()
+    probs = model.label_probs(texts, batch_size=int(params["evaluate"]["batch_size"]))
+    seconds = time.time() - started
+    pred = [LABELS[i] for i in probs.argmax(1)]
+    print(f"model {args.model} (version {version}): {len(texts)} messages in {seconds:.1f} s "
+          f"({len(texts) / seconds:.0f} msg/s)")
+    n = len(test)
+    report("held-out test split", test, pred[:n], base[:n])
+    if golden:
+        report("golden set", golden, pred[n:], base[n:])
+        bot = with_rules([r["text"] for r in golden], probs[n:], params)
+        print(f"  the bot (model + serving rules): spam recall {fmt(spam_recall(golden, bot))}, "
+              f"normal flagged {fmt(flagged(golden, bot))}")
+        missed = [r["text"] for r, q in zip(golden, bot) if r["label"] == "spam" and q != "spam"]
+        print("  spam the bot missed: " + " | ".join(missed[:8]))
+        wrong = [f"{r['text']} -> {q}" for r, q in zip(golden, pred[n:])
+                 if r["label"] == "normal" and r["source"] == "independent" and q != "normal"]
+        print("  everyday chat flagged: " + " | ".join(wrong[:8]))
+
+
+if __name__ == "__main__":
+    main()

@@ -138,7 +138,7 @@ def sft_config(params: dict, output_dir: str, device: str, bf16: bool):
         bf16=bf16,
         use_cpu=device == "cpu",
         seed=int(t["seed"]),
-        logging_steps=1,
+        logging_steps=10,
         save_strategy="no",
         report_to=[],
         dataloader_num_workers=0,

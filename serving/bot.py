@@ -167,7 +167,9 @@ class Bot:
                 answer = await asyncio.to_thread(self.answerer.model_answer, model, text,
                                                  message.channel)
                 record["answer"] = answer or None
-                if answer:
+                if not answer:
+                    record["action"] = "answer-skipped:empty"
+                else:
                     log.info("answer to %s:%s %r: %r", message.platform, message.message_id,
                              text[:80], answer)
                     await self.actions.send_answer(message, answer)

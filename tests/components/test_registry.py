@@ -8,7 +8,8 @@ from chatloop.cli import main
 from components.register import gate
 from components.registry import RegistryError, client, load_model, promote, resolve_version
 
-CFG = {"min_improvement": 0.0, "max_label_drop": 0.05, "baseline_margin": 0.02}
+CFG = {"min_improvement": 0.0, "max_label_drop": 0.05, "baseline_margin": 0.02,
+       "golden": {"required": False}}
 
 
 def m(macro, per=None):
@@ -21,7 +22,7 @@ def test_gate_without_champion_uses_the_baseline_floor():
     ok, reasons = gate({"candidate": m(0.90), "baseline": m(0.91), "champion": None}, CFG)
     assert ok and "no champion yet" in reasons
     ok, reasons = gate({"candidate": m(0.80), "baseline": m(0.91), "champion": None}, CFG)
-    assert not ok and "below the TF-IDF baseline floor" in reasons[0]
+    assert not ok and any("below the TF-IDF baseline floor" in r for r in reasons)
 
 
 def test_gate_against_champion_margin_and_label_drop():

@@ -1,5 +1,6 @@
-"""The spam generator: intents and structure families, open vocabularies, variety, evasion
-spellings, determinism, held-out families."""
+"""The spam generator: intents and structure families, open vocabularies, variety, plain
+messages (no decoration, no contact) next to rich ones, evasion spellings, determinism,
+held-out families."""
 from __future__ import annotations
 
 import random
@@ -16,12 +17,34 @@ INTENTS = {"dm_invite", "stock_coin", "cheap_offer", "app_move", "fake_giveaway"
            "gambling", "promo_channel"}
 # Hand-written spam the generator must never emit verbatim: it probes generalisation.
 PROBES = ("VIP 리딩방 입장 DM 주세요", "팔로워 1000명 5천원 DM 주세요", "닉네임 대행 작업 프로필 링크 확인")
+# Decoration: emoji and decorative symbols, tags, runs of marks, trailing ㄷㄷ/ㅎㅎ/^^.
+SYMBOLS = r"[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u25A0-\u25FF\u3010\u3011※\uFE0F]"
+DECOR = re.compile(SYMBOLS + r"|[\[\]<>]|\(광고\)|!!|~~|\^\^|ㄷㄷ|ㅎㅎ")
+# A contact: a link (plain, shortened or spelled out), an id or handle, a phone, a code.
+CONTACT = re.compile(r"https?://|www|\b[a-z0-9-]+\.(?:com|net|kr|xyz|shop|site|io|me|top|vip|bet|club|"
+                     r"link|info|store|cc|app|ly|do|gl|la|gd|co|su)\b|@|[a-z][a-z_.]*\d|\d[a-z]|"
+                     r"[a-z0-9]_[a-z0-9]|\d{3,4}[-. ]?\d{4}|(?:점|쩜|닷|dot|\(\.\)|\[\.\]) ?[a-z]{2,}|닷컴|"
+                     r"코드 [A-Z0-9]|ID |아이디 [a-z0-9]|→ ?[a-z]")
+
+
+def plain(text: str) -> bool:
+    return not DECOR.search(text) and not CONTACT.search(text)
+
+
+def decorations(text: str) -> int:
+    """Tags, plus runs of symbols or marks, in `text`."""
+    tags = [t for t in spam.TAGS if t in text]
+    for tag in tags:
+        text = text.replace(tag, " ")
+    return len(tags) + len(re.findall(SYMBOLS + r"+|!!+|~~+|(?:\^\^)+|ㄷㄷ+|ㅎㅎ+", text))
 
 
 def test_every_intent_is_a_kind_with_at_least_four_structure_families():
     assert set(spam.KINDS) == INTENTS == set(spam.STORIES)
     per_kind = Counter(spam.kind_of(f) for f in spam.FAMILIES)
     assert set(per_kind) == INTENTS and min(per_kind.values()) >= 4
+    # every structure has plain sentence shapes of its own: >= 6 per kind, many in all
+    assert len(spam.PLAIN) == len(spam.STRUCTURES) and all(len(shapes) >= 6 for shapes in spam.PLAIN)
     assert all(re.fullmatch(r"[a-z_]+/\d+", f) for f in spam.FAMILIES)
     assert spam.kind_of("gambling/2") == "gambling" and spam.kind_of("legacy") == "legacy"
 
@@ -60,22 +83,73 @@ def test_vocabularies_are_open():
     counts = set(re.findall(r"\d[\d,]*(?:천|만)?(?:명|개|회|건|%|배)", joined))
     domains = set(re.findall(r"\b[a-z0-9-]+\.(?:com|net|kr|xyz|shop|site|io|me|top|vip|bet|club)\b",
                              joined))
-    assert len(ids) >= 300 and len(prices) >= 200 and len(counts) >= 200 and len(domains) >= 150
+    # contacts are in about a third of the messages, so fewer ids and domains than prices
+    assert len(ids) >= 150 and len(prices) >= 150 and len(counts) >= 200 and len(domains) >= 70
     words = [len(t.split()) for t in texts]
-    assert sum(w <= 4 for w in words) >= 20 and sum(w >= 15 for w in words) >= 100  # short..long
+    assert sum(w <= 4 for w in words) >= 100 and sum(w >= 15 for w in words) >= 50  # short..long
     assert sum(bool(re.search(r"(주세요|합니다|해요|드려요)", t)) for t in texts) >= 400  # polite
-    assert sum(bool(re.search(r"(ㄱㄱ|ㄱ\b|함\b|해줌|해드림)", t)) for t in texts) >= 400  # casual
+    assert sum(bool(re.search(r"(ㄱㄱ|ㄱ\b|함\b|임\b|음\b|셈\b|해줌|드림\b)", t))
+               for t in texts) >= 500                                                  # casual
+    assert sum(bool(re.search(r"분\??$", t)) for t in texts) >= 25                     # ~하실 분?
 
 
 def test_contact_forms_cover_ids_links_spelled_links_shorteners_and_phones():
     texts = [r["text"] for r in spam.generate(2000, seed=2)]
     def share(pattern):
         return sum(bool(re.search(pattern, t)) for t in texts)
-    assert share(r"(bit\.ly|me2\.do|han\.gl|t\.ly|is\.gd|zrr\.kr|url\.kr)/\w+") >= 50
-    assert share(r"(점|쩜|dot|\(\.\)|\[\.\]) ?(com|net|kr|xyz|shop|site|io|me|top|vip|bet)|닷컴") >= 30
+    assert share(r"(bit\.ly|me2\.do|han\.gl|t\.ly|is\.gd|zrr\.kr|url\.kr)/\w+") >= 40
+    assert share(r"(점|쩜|dot|\(\.\)|\[\.\]) ?(com|net|kr|xyz|shop|site|io|me|top|vip|bet)|닷컴") >= 15
     assert share(r"(010|070)[-. ]?\d{4}[-. ]?\d{4}|1588[-. ]?\d{4}") >= 20
-    assert share(r"텔레|카톡|카카오|디코|디스코드|라인|밴드|위챗|TG|LINE") >= 200
-    assert share(r"(텔|카|디|라|밴|위)[./_*ㆍ| -]+(레|톡|코|인|드|챗)") >= 10   # 텔.레, 카 톡
+    assert share(r"텔레|카톡|카카오|디코|디스코드|라인|밴드|위챗|TG|LINE") >= 150
+    assert share(r"(텔|카|디|라|밴|위)[./_*ㆍ| -]+(레|톡|코|인|드|챗)") >= 5    # 텔.레, 카 톡
+    assert 0.2 * len(texts) <= share(CONTACT.pattern) <= 0.5 * len(texts)    # about a third
+
+
+def test_about_half_of_every_kind_is_plain():
+    rows = spam.generate(2400, seed=11)
+    assert sum(plain(r["text"]) for r in rows) >= 0.4 * len(rows)
+    by_kind: dict[str, list[bool]] = {}
+    for row in rows:
+        by_kind.setdefault(spam.kind_of(row["family"]), []).append(plain(row["text"]))
+    assert set(by_kind) == INTENTS
+    assert all(sum(flags) >= 0.35 * len(flags) for flags in by_kind.values()), {
+        kind: sum(flags) / len(flags) for kind, flags in by_kind.items()}
+    families = Counter(r["family"] for r in rows if plain(r["text"]))
+    assert set(families) == set(spam.FAMILIES)                # every structure has plain rows
+    texts = [r["text"] for r in rows if plain(r["text"])]
+    assert len({t.split()[-1] for t in texts}) >= 300         # many endings, not one formula
+
+
+def test_rich_rows_carry_at_most_one_decoration_and_most_none():
+    texts = [r["text"] for r in spam.generate(2400, seed=12)]
+    counts = [decorations(t) for t in texts]
+    assert max(counts) <= 1, [t for t, c in zip(texts, counts) if c > 1][:5]
+    assert 0.05 * len(texts) <= sum(counts) <= 0.3 * len(texts)
+
+
+def test_lengths_spread_from_a_few_words_to_long_notices():
+    texts = [r["text"] for r in spam.generate(2400, seed=13)]
+    lengths = [len(t) for t in texts]
+    assert sum(n <= 20 for n in lengths) >= 0.1 * len(texts)
+    assert sum(20 < n <= 50 for n in lengths) >= 0.3 * len(texts)
+    assert sum(n > 60 for n in lengths) >= 0.05 * len(texts) and max(lengths) >= 120
+    short = [n for t, n in zip(texts, lengths) if plain(t)]
+    assert min(short) <= 12 and max(short) >= 60            # plain ones too: a phrase..a notice
+
+
+def test_plain_vocabularies_speak_like_people():
+    rows = spam.generate(3200, seed=14)
+    texts = [r["text"] for r in rows if plain(r["text"])]
+    dms = set(re.findall(r"(?<![A-Za-z])(?:[Dd][ .\-]*[Mm]+|디+ ?이*엠+|뒤엠|듸 ?엠|ㄷㅁ|쪽지|귓(?:속)?말|"
+                         r"갠톡|갠메|개톡|개인 ?(?:메시지|메세지|톡|채팅|쪽지)|1:1 (?:메시지|채팅))", " ".join(texts)))
+    assert len(dms) >= 15, dms                               # DM spelled many ways, no id
+    stock = " ".join(r["text"] for r in rows if spam.kind_of(r["family"]) == "stock_coin")
+    jargon = ("급등주", "상한가", "세력", "매집", "종목", "시그널", "리딩", "원금 보장", "수익률", "배",
+              "에어드랍", "상장")
+    assert all(word in stock for word in jargon)
+    # first-person stories with money amounts, bare questions to the reader
+    assert sum(bool(re.search(r"\d+(?:만원|만|억) ?(?:벌었|땄|환전|들어왔|복구)", t)) for t in texts) >= 20
+    assert sum(bool(re.search(r"(?:하실|있으신|원하시는|찾으시는|받으실) 분\??$", t)) for t in texts) >= 20
 
 
 def test_every_intent_speaks_of_its_own_things():
@@ -85,7 +159,8 @@ def test_every_intent_speaks_of_its_own_things():
     for kind, texts in by_kind.items():
         things = spam.INTENTS[kind]["thing"]
         hits = sum(any(t in text for t in things) for text in texts)
-        assert hits >= 0.8 * len(texts), kind   # the rest: evasion spellings of the thing
+        # the rest: evasion spellings of the thing, plain claims that name no product
+        assert hits >= 0.7 * len(texts), kind
 
 
 def test_families_argument_takes_kinds_and_families_and_refuses_unknown_ones():

@@ -39,7 +39,13 @@ def test_replay_contract_one_decision_per_message(tiny_model_dir, replay_file, t
     assert code == 0
     decisions = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert len(decisions) == len(rows)
-    assert [d["text"] for d in decisions] == [r["text"] for r in rows]   # order kept
+    # Input order, except that a model-answered question is logged once its answer is ready.
+    assert sorted(d["text"] for d in decisions) == sorted(r["text"] for r in rows)
+    in_order = [d["text"] for d in decisions if d["action"] != "answer:model"]
+    assert in_order == [r["text"] for r in rows if r["text"] in set(in_order)]
+    for d in decisions:
+        if d["action"] == "answer:model":
+            assert isinstance(d["answer"], str) and d["answer"]   # the text, not null
     assert len({d["message_id"] for d in decisions}) == len(rows)
     for d in decisions:
         assert d["label"] in LABELS and d["model_version"] == "local"

@@ -475,8 +475,8 @@ def _dm(rng: random.Random) -> str:
     word = rng.choice(DM_WORDS)
     if word.upper() == "DM" and rng.random() < 0.4:
         d, m = rng.choice([("D", "M"), ("d", "m"), ("D", "m")])
-        word = rng.choice([f"{d}{rng.choice([' ', '.', '. ', '-', '  '])}{m}", f"{d}{m * rng.randint(2, 4)}",
-                           f"{d * 2}{m * 2}"])
+        sep = rng.choice([" ", ".", ". ", "-", "  "])
+        word = rng.choice([f"{d}{sep}{m}", f"{d}{m * rng.randint(2, 4)}", f"{d * 2}{m * 2}"])
     elif word == "디엠" and rng.random() < 0.4:
         word = rng.choice(["디 엠", "디이엠", "디이이엠", "디엠엠", "듸 엠"])
     return word
@@ -537,8 +537,9 @@ def _casual(text: str) -> str:
 # STRUCTURES[N] returns, in order.
 PLAIN: tuple[tuple[str, ...], ...] = (
     # 0 bare pitch
-    _t("{hook} {thing} {offer}|{thing} {offer}|{thing} {offer}. {benefit}|{hook} {thing} {offer} {call}|"
-       "{lead2} {thing} {offer}|{thing} {offer}. {who} {reach}|{hook} {thing} {offer}. {call}"),
+    _t("{hook} {thing} {offer}|{thing} {offer}|{thing} {offer}. {benefit}|"
+       "{hook} {thing} {offer} {call}|{lead2} {thing} {offer}|{thing} {offer}. {who} {reach}|"
+       "{hook} {thing} {offer}. {call}"),
     # 1 deal: a quantity, a price or a return
     _t("{thing} {deal}|{hook} {thing} {deal}|{thing} {offer}. {deal}|{deal}. {thing} {offer}|"
        "{thing} {deal} {call}|{deal} {thing} {offer}|{who} {thing} {deal}"),
@@ -621,13 +622,14 @@ def _parts(intent: str, rng: random.Random, plain: bool) -> dict:
     thing = rng.choice(v["thing"])
     if not plain:
         thing = _evade(thing, rng, 0.12)
-    won = _price(rng)
+    won, people = _price(rng), rng.choice([rng.randint(2, 9), rng.randint(10, 99),
+                                           rng.randint(1, 50) * 10])
     s = {"reg": reg, "hook": rng.choice(v["hook"]), "thing": thing, "thing_ro": thing + _ro(thing),
          "qty": _qty(rng, v["unit"]), "won": won, "price": rng.choice(v["price"]).format(p=won),
          "pct": f"{rng.randint(1, 60) * 5}%", "x": f"{rng.randint(2, 50)}배",
          "money": rng.choice([f"{rng.randint(1, 999)}만원", f"{rng.randint(1, 9)}억",
                               f"{rng.randint(10, 999)}만"]),
-         "people": f"{rng.choice([rng.randint(2, 9), rng.randint(10, 99), rng.randint(1, 50) * 10])}명",
+         "people": f"{people}명",
          "seat": f"{rng.randint(1, 20)}{rng.choice(['자리', '명'])}", "age": f"{rng.randint(20, 35)}살",
          "hour": rng.randint(1, 12)}
     s.update({k: rng.choice(words) for k, words in v.items() if k not in _SPECIAL})
@@ -646,9 +648,10 @@ def _plain(structure: int, p: dict, rng: random.Random) -> str:
     """A plain message: one sentence shape of the structure (its sentences made casual when
     drawn so), sentences joined by `. `, a space or `! `, sometimes a final `.` or `?`."""
     if p["reg"] == "casual" and rng.random() < 0.7:
-        p = {**p, **{k: _casual(p[k]) for k in ("claim", "story", "call", "reach", "benefit", "follow")}}
-    text = rng.choice(PLAIN[structure]).format(**p)
-    text = text.replace(". ", rng.choice([". ", ". ", " ", " ", "! "]))
+        p = {**p, **{k: _casual(p[k])
+                     for k in ("claim", "story", "call", "reach", "benefit", "follow")}}
+    shape = rng.choice(PLAIN[structure])
+    text = shape.replace(". ", rng.choice([". ", ". ", " ", " ", "! "])).format(**p)
     if text[-1] not in ".?!":
         if text.endswith(("분", "사람", "나요", "계세요", "계신가요", "까요", "실래요")):
             text += rng.choice(["?", "?", ""])
@@ -668,7 +671,8 @@ def _decorate(words: list[str], rng: random.Random) -> list[str]:
         return [noise, *words] if rng.random() < 0.3 else [*words, noise]
     if r < 0.33:
         glue = "" if "가" <= words[-1][-1] <= "힣" else " "               # not inside a link
-        return [*words[:-1], words[-1] + glue + rng.choice(["!!", "~~", "!!!", "ㅎㅎ", "ㄷㄷ", "^^"])]
+        mark = rng.choice(["!!", "~~", "!!!", "ㅎㅎ", "ㄷㄷ", "^^"])
+        return [*words[:-1], words[-1] + glue + mark]
     return words
 
 
@@ -681,7 +685,7 @@ def compose(intent: str, structure: int, rng: random.Random) -> str:
     else:
         words = [w for w in STRUCTURES[structure](p, rng) if w]
         if rng.random() < 0.04 and len(" ".join(words)) < 90:
-            words *= rng.randint(2, 3)                                   # pasted twice or thrice
+            words *= rng.randint(2, 3)                            # pasted twice or thrice
         text = normalize_text(" ".join(_decorate(words, rng)))
     return text if len(text) <= 300 else text[:300].rsplit(" ", 1)[0]
 

@@ -1,10 +1,11 @@
-"""Wall time of `chatloop pipeline run` on the bundled sample, per step and in total.
+"""Wall time of `chatloop pipeline run`, per step and in total.
 
-    python bench/pipeline.py [--malloc] [-- extra `chatloop pipeline run` args, e.g. --set train.epochs=1]
+    python bench/pipeline.py [--malloc] [-- extra `chatloop pipeline run` args, e.g. --profile tiny]
 
-Runs the real command (kfp.local, params.yaml as is, unless extra args say otherwise) in a
-temporary CHATLOOP_HOME with its own MLflow SQLite store, so the project's .chatloop/ is
-untouched. Each step is timed from outside, by the moment its "Executing task" and
+Runs the real command (kfp.local, params.yaml as is: real chat on Gemma 3 270M after
+`chatloop data import`; `-- --profile tiny` for the one-minute sample run) in a temporary
+CHATLOOP_HOME with its own MLflow SQLite store (the offline base is prepared there first
+when CHATLOOP_BASES is unset), so the project's .chatloop/ is untouched. Each step is timed from outside, by the moment its "Executing task" and
 "finished with status" lines arrive; the rest of the total is start-up and summary. The
 CPU-seconds of all its processes are reported too: on a shared machine they vary less than
 wall time (though torch's spinning threads inflate them under oversubscription).

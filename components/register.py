@@ -153,6 +153,7 @@ def register(data_dir: str | os.PathLike, model_dir: str | os.PathLike, eval_dir
             "gate_reasons": "; ".join(reasons),
             "champion_version": str(metrics.get("champion_version") or "none"),
             "base_model": meta.get("base", ""),
+            "base_sha256": (meta.get("base_ref") or {}).get("sha256", ""),
         })
         for path in (evals / METRICS_FILE, evals / CONFUSION_FILE, data / VERSION_FILE):
             if path.exists():

@@ -145,7 +145,19 @@ class Answerer:
         return Plan("model")
 
     def model_answer(self, model, text: str, channel: str) -> str:
-        """The model's answer (blocking; run it in a worker thread), capped."""
+        """The model's answer (blocking; run it in a worker thread), capped; "" when it is
+        not fit to send (readable_answer)."""
         answer = model.answer(text, card=self.card, recent=self.recent_lines(channel)[:-1],
                               max_new_tokens=self.p["max_new_tokens"])
-        return cap(answer, self.p["max_chars"])
+        return cap(answer, self.p["max_chars"]) if readable_answer(answer) else ""
+
+
+DEGENERATE = re.compile(r"(.)\1{7,}|(.{2,6})\2{3,}")   # a character or a short piece looping
+
+
+def readable_answer(text: str) -> bool:
+    """Whether a generated answer may be sent: not empty, not a bare label word, not a
+    degenerate loop (`1000000000...`, `주로주로주로...`)."""
+    from components.labels import LABELS
+    body = text.strip()
+    return bool(body) and body.lower().strip(".!?") not in LABELS and not DEGENERATE.search(body)

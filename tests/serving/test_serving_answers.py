@@ -64,3 +64,12 @@ def test_bad_faq_is_a_clear_error(tmp_path, body, message):
         load_faq(path)
     with pytest.raises(FAQError, match="cannot read"):
         load_faq(tmp_path / "missing.yaml")
+
+
+def test_unreadable_model_answers_are_not_sent():
+    """Degenerate generations seen from small models are dropped, not sent to the chat."""
+    from serving.answers import readable_answer
+    for bad in ("", "  ", "question", "Spam.", "키는 1000000000000000000000", "주로주로주로주로 오버워치 해요!"):
+        assert not readable_answer(bad), bad
+    for good in ("키마로 해요.", "보통 새벽 1시까지 해요!", "100레벨이에요 ㅎㅎ"):
+        assert readable_answer(good), good

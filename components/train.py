@@ -283,32 +283,39 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
     return summary
 
 
+def completion_loss(model, inputs: dict, count=None):
+    """Causal-LM cross-entropy summed over the positions whose next token is a completion
+    token (labels != -100), divided by `count` (default: their number): the model's own loss,
+    with the output layer applied only at those positions."""
+    import torch
+    import torch.nn.functional as F
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    labels = inputs["labels"][:, 1:]
+    mask = labels != -100
+    hidden = base.model(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"),
+                        position_ids=inputs.get("position_ids"),
+                        use_cache=False).last_hidden_state[:, :-1]
+    logits = base.lm_head(hidden[mask]).float()
+    cap = getattr(base.config, "final_logit_softcapping", None)
+    if cap:
+        logits = torch.tanh(logits / cap) * cap
+    loss = F.cross_entropy(logits, labels[mask], reduction="sum")
+    count = mask.sum() if count is None else count
+    return loss / torch.as_tensor(count, device=loss.device).clamp(min=1)
+
+
 def trainer_class(bucket_batches: int, seed: int):
     """trl's SFTTrainer with the loss computed from the output layer only where a completion
     token is predicted (a label, or an answer's tokens): with Gemma 3's 262k-row output layer,
     trl's chunked log-probabilities spend most of a CPU step on the frozen output weights.
     With `bucket_batches`, the training sampler is replaced by bucketed_order batches."""
     import torch
-    import torch.nn.functional as F
     from trl import SFTTrainer
 
     class CompletionLossTrainer(SFTTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            base = model.get_base_model() if hasattr(model, "get_base_model") else model
-            labels = inputs["labels"][:, 1:]
-            mask = labels != -100
             with self.accelerator.autocast():
-                hidden = base.model(input_ids=inputs["input_ids"],
-                                    attention_mask=inputs.get("attention_mask"),
-                                    position_ids=inputs.get("position_ids"),
-                                    use_cache=False).last_hidden_state[:, :-1]
-                logits = base.lm_head(hidden[mask]).float()
-            cap = getattr(base.config, "final_logit_softcapping", None)
-            if cap:
-                logits = torch.tanh(logits / cap) * cap
-            count = num_items_in_batch if num_items_in_batch is not None else mask.sum()
-            loss = F.cross_entropy(logits, labels[mask], reduction="sum")
-            return loss / torch.as_tensor(count, device=loss.device).clamp(min=1)
+                return completion_loss(model, inputs, num_items_in_batch)
 
     if not bucket_batches:
         return CompletionLossTrainer

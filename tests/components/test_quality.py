@@ -67,7 +67,7 @@ def test_quality_bench_summarises_several_splits(tiny_model_dir, tmp_path, capsy
         shutil.copytree(tiny_model_dir, tmp_path / f"m{seed}")
     sample = str(path.parents[1] / "data" / "sample")
     assert bench.main(["--model", str(tmp_path / "m{seed}"), "--seeds", "3,4", "--data", sample,
-                       "--profile", "", "--set", "data.feedback="]) == 0
+                       "--profile", "tiny", "--set", "data.feedback="]) == 0
     out = capsys.readouterr().out
     assert "== split data.seed=3 ==" in out and "== split data.seed=4 ==" in out
     summary = {line.split("  ")[0]: line.split()[-5:] for line in

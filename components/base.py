@@ -14,7 +14,6 @@ refuses one whose weights differ from those the model was trained on.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import logging
@@ -24,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.config import state_dir
+from components.config import sha256_file, state_dir
 
 log = logging.getLogger(__name__)
 MANIFEST = "chatloop-base.json"
@@ -59,14 +58,6 @@ def bases_dir() -> Path:
     filled at build time), else `<state folder>/bases`."""
     return Path(os.environ["CHATLOOP_BASES"]) if os.environ.get("CHATLOOP_BASES") \
         else state_dir() / "bases"
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def convert_gguf(gguf_file: str | os.PathLike, out_dir: str | os.PathLike) -> dict:

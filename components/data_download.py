@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from components.config import sha256_file
 from components.data_import import DataImportError
 
 log = logging.getLogger(__name__)
@@ -90,14 +91,6 @@ def check_base_url(base_url: str) -> str:
     raise DataImportError(f"mirror {base_url}: expected an https:// (or loopback http://) URL")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _fetch(client: httpx.Client, src: Source, url: str, into: Path) -> None:
     """Stream `url` into `into`, checking its status and sha256."""
     digest = hashlib.sha256()
@@ -128,7 +121,7 @@ def download(dest: Path, base_url: str | None = None) -> Path:
     base = check_base_url(base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
     dest = Path(dest)
     missing = [s for s in SOURCES
-               if not ((dest / s.target).is_file() and _sha256(dest / s.target) == s.sha256)]
+               if not ((dest / s.target).is_file() and sha256_file(dest / s.target) == s.sha256)]
     if not missing:
         log.info("datasets already downloaded in %s (sha256 checked)", dest)
         return dest

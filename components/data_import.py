@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from components import spam
-from components.config import ROOT, load_params
+from components.config import ROOT, load_params, sha256_file
 from components.labels import LabelError, map_label, normalize_text
 
 log = logging.getLogger(__name__)
@@ -189,14 +189,6 @@ def dataset_files(shared: Path, dataset: Dataset) -> list[Path]:
     if not files:
         raise DataImportError(f"{dataset.name}: no {dataset.pattern} files in {folder}")
     return files
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def split_golden(rows: list[dict], per_label: int, max_share: float = 0.1) -> tuple[list[dict], list[dict]]:
@@ -395,7 +387,7 @@ def import_datasets(shared: str | None, output: str = "data/raw", golden: str | 
         files[dataset.output] = rows
         result[name] = counts
         manifest["datasets"][name] = {**counts, "inputs": {
-            str(p.relative_to(shared_dir)): _sha256(p) for p in inputs}}
+            str(p.relative_to(shared_dir)): sha256_file(p) for p in inputs}}
         log.info("%s: %d rows %s, %d skipped", name, counts["rows"], counts["labels"],
                  counts["skipped"])
 

@@ -4,7 +4,8 @@
 
 PATH_OR_URI is a trained chatloop model directory (e.g. the `model` output of
 `chatloop pipeline run`, under .chatloop/kfp/...) or models:/chatloop@champion. To make one:
-`chatloop pipeline run` (the tiny default model), then pass its model directory.
+`chatloop pipeline run` (Gemma 3 270M; `--profile tiny` for the tiny model), then pass its
+model directory.
 
 The bot (rules + micro-batched label scoring) replays chat from data/sample/chat.jsonl at
 50, 200 and 1,000 msg/s and as fast as possible, as a live source would deliver it (no

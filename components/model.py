@@ -59,7 +59,8 @@ def compute_dtype(device: str, choice: str = "auto"):
     if choice not in ("auto", "bfloat16", "float32"):
         raise ValueError(f"dtype must be auto, bfloat16 or float32, got {choice!r}")
     if choice == "auto":
-        fast = device == "cuda" or torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        probe = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+        fast = device == "cuda" or bool(probe())
         choice = "bfloat16" if fast else "float32"
     return torch.bfloat16 if choice == "bfloat16" else torch.float32
 

@@ -5,14 +5,15 @@ from serving.sources.base import Backoff, SourceError
 
 
 def open_source(spec: str, *, rate: float | str | None = None, **options):
-    """A source for `soop:BJID[/BNO]`, `chzzk:ID`, `twitch:CHAN`, `discord:ID`, `replay:FILE`.
+    """A source for `soop:BJID[/BNO]`, `chzzk:ID`, `twitch:CHAN`, `discord:ID`, `replay:FILE`,
+    `youtube:VIDEO_ID` / `youtube:channel:CHANNEL_ID` / `youtube:mine`.
 
     `options` go to the source's constructor (URLs for loopback tests, backoff, ...).
     """
     platform, _, rest = spec.partition(":")
     if not rest:
         raise SourceError(f"source {spec!r} must look like platform:channel "
-                          "(soop, chzzk, twitch, discord, replay)")
+                          "(soop, chzzk, twitch, discord, youtube, replay)")
     if platform == "replay":
         from serving.sources.replay import ReplaySource
         return ReplaySource(rest, rate=rate)
@@ -25,6 +26,8 @@ def open_source(spec: str, *, rate: float | str | None = None, **options):
         from serving.sources.chzzk import ChzzkSource as cls
     elif platform == "twitch":
         from serving.sources.twitch import TwitchSource as cls
+    elif platform == "youtube":
+        from serving.sources.youtube import YouTubeSource as cls
     else:
         raise SourceError(f"unknown platform {platform!r} in {spec!r}")
     return cls(rest, **options)

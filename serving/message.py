@@ -15,4 +15,5 @@ class ChatMessage:
     user_id: str
     nickname: str
     text: str
-    ts: float = field(default_factory=time.time)  # unix seconds
+    ts: float = field(default_factory=time.time)  # unix seconds (an edit: the edit's time)
+    edited: bool = False   # a re-check of an edited message: same message_id, new text

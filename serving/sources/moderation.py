@@ -1,9 +1,9 @@
 """Moderators' actions seen on a platform (a deleted message, a timeout, a ban, a cleared chat).
 
-Sources that see them (Twitch CLEARMSG/CLEARCHAT, Discord MESSAGE_DELETE) call their
+Sources that see them (e.g. Twitch CLEARMSG/CLEARCHAT, Discord MESSAGE_DELETE) call their
 `on_platform_moderation(event)` callback with one dict of exactly these keys:
 
-    platform    "twitch" | "discord"
+    platform    str: the source's platform ("twitch", "discord", ...)
     channel     str: the channel as ChatMessage.channel names it (Discord: the thread id for
                 a message in a thread)
     message_id  str | None: the removed message (kind "delete"), else None

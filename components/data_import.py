@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 SPAM = "spam"
 LIVECHAT = "livechat"     # generated everyday stream chat (components.livechat): hard negatives
+CARDQA = "cardqa"         # generated questions answered from a channel card (components.cardqa)
 MANIFEST = "manifest.json"
 INDEPENDENT = ROOT / "data" / "independent"   # hand-written sets (git): golden only, never trained
 
@@ -328,14 +329,14 @@ def import_datasets(shared: str | None, output: str = "data/raw", golden: str | 
         origin = data_download.origin()
     log.info("importing datasets from %s (%s)", shared_dir, origin)
     out = Path(output) if Path(output).is_absolute() else ROOT / output
-    known = [*DATASETS, SPAM, LIVECHAT]
+    known = [*DATASETS, SPAM, LIVECHAT, CARDQA]
     if datasets:
         unknown = sorted(set(datasets) - set(known))
         if unknown:
             raise DataImportError(f"unknown dataset(s) {unknown}; known: {known}")
         names = [n for n in known if n in datasets]
     else:
-        names = [n for n in DATASETS if (shared_dir / n).is_dir()] + [SPAM, LIVECHAT]
+        names = [n for n in DATASETS if (shared_dir / n).is_dir()] + [SPAM, LIVECHAT, CARDQA]
         missing = [n for n in DATASETS if n not in names]
         if len(missing) == len(DATASETS):
             raise DataImportError(f"no shared datasets found in {shared_dir} "
@@ -363,6 +364,14 @@ def import_datasets(shared: str | None, output: str = "data/raw", golden: str | 
             files["livechat.jsonl"] = rows
             result[name] = {"rows": len(rows), "labels": dict(Counter(r["label"] for r in rows)),
                             "skipped": 0, "file": "livechat.jsonl"}
+            manifest["datasets"][name] = {**result[name], "seed": seed}
+            continue
+        if name == CARDQA:
+            from components import cardqa
+            seed = int(params["cardqa_seed"])
+            rows = cardqa.generate(int(params["cardqa_rows"]), seed, part="train")
+            files["cardqa.jsonl"] = rows
+            result[name] = {"rows": len(rows), "labels": {}, "skipped": 0, "file": "cardqa.jsonl"}
             manifest["datasets"][name] = {**result[name], "seed": seed}
             continue
         if name == SPAM:

@@ -1,8 +1,9 @@
 """evaluate: the candidate, the current champion and a TF-IDF floor on the same test split.
 
 Classification by batched label scoring (components.model); per-label precision/recall/F1,
-macro-F1, per-source macro-F1 and a confusion-matrix plot. Answers are scored with chrF
-(sacrebleu) on held-out question/answer pairs. Writes metrics.json and confusion.png.
+macro-F1, per-source macro-F1 and a confusion-matrix plot; behavioural checks on fixed probes
+(components.behaviour; judged by the gate). Answers are scored with chrF (sacrebleu) on
+held-out question/answer pairs. Writes metrics.json and confusion.png.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from components import behaviour
 from components.ingest import ANSWERS_TEST, CHAT_FILE, GOLDEN_FILE, TEST_FILE
 from components.labels import LABELS
 from components.train import read_jsonl
@@ -112,7 +114,8 @@ def baseline_predict(train: list[dict], test_texts: list[str], seed: int = 13) -
 
 def score_model(model, test: list[dict], answers: list[dict], cfg: dict,
                 train: list[dict] = (), golden: list[dict] = ()) -> dict:
-    """Classification metrics, flag rates, golden-set metrics and answer chrF for one ChatModel."""
+    """Classification metrics, flag rates, golden-set metrics, behavioural checks and answer
+    chrF for one ChatModel."""
     import sacrebleu
     texts = [r["text"] for r in test] + [r["text"] for r in golden]
     probs = model.label_probs(texts, batch_size=int(cfg["batch_size"]))
@@ -123,13 +126,14 @@ def score_model(model, test: list[dict], answers: list[dict], cfg: dict,
     metrics["mean_confidence"] = float(probs[:len(test)].max(1).mean()) if len(test) else 0.0
     if golden:
         metrics["golden"] = golden_metrics(golden, preds[len(test):])
+    metrics["behaviour"] = behaviour.measure(model, batch_size=int(cfg["batch_size"]))
     sample = answers[: int(cfg["answer_samples"])]
     if sample:
         from components.labels import answer_messages
         hyps = []
         for start in range(0, len(sample), 16):
             chunk = sample[start:start + 16]
-            hyps += model.generate([answer_messages(r["question"], r.get("card", "")) for r in chunk],
+            hyps += model.generate([answer_messages(r["question"], r.get("card", ""), r.get("recent", ())) for r in chunk],
                                    max_new_tokens=int(cfg["max_new_tokens"]))
         metrics["chrf"] = float(sacrebleu.corpus_chrf(hyps, [[r["answer"] for r in sample]]).score)
         metrics["answer_examples"] = [{"question": r["question"], "answer": h, "gold": r["answer"]}

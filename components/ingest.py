@@ -1,7 +1,7 @@
 """ingest: load a data version, map labels, merge corrections, dedupe, split.
 
 Input rows are JSONL. A chat row is `{"text", "label", "source"?, ...}`; an answer row is
-`{"question", "answer", "card"?, "source"?}`. Sources are files or folders, read from the
+`{"question", "answer", "card"?, "recent"?, "source"?}`. Sources are files or folders, read from the
 working tree or, with `rev` (and optionally `repo`), from a DVC/git revision through
 `dvc.api.DVCFileSystem`. Feedback corrections override the label of the same text.
 """
@@ -252,10 +252,15 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
                     or not question.strip() or not answer.strip():
                 raise IngestError(f"{path}:{lineno}: an answer row needs non-empty "
                                   "'question' and 'answer' strings")
+            recent = row.get("recent") or []
+            if not isinstance(recent, list) or not all(isinstance(x, str) for x in recent):
+                raise IngestError(f"{path}:{lineno}: 'recent' must be a list of strings "
+                                  "(the chat lines before the question)")
             key = normalize_text(question) + "\x00" + normalize_text(row.get("card") or "")
             answers.setdefault(key, {"question": normalize_text(question),
                                      "answer": normalize_text(answer),
                                      "card": normalize_text(row.get("card") or ""),
+                                     "recent": [normalize_text(x) for x in recent],
                                      "source": str(row.get("source") or Path(path).stem)})
             continue
         parsed = _chat_row(path, lineno, row)

@@ -128,6 +128,29 @@ def _join_single_syllables(tokens: list[str]) -> list[str]:
     return out
 
 
+def _one_letter(token: str) -> bool:
+    return len(token) == 1 and (token.isalnum() or "ㄱ" <= token <= "ㅣ")
+
+
+def _join_spaced_run(tokens: list[str], min_run: int = 3) -> list[str]:
+    """`D M 주 세 요` -> `DM주세요`: a run of `min_run`+ one-letter tokens (a syllable, a jamo,
+    a Latin letter or a digit) is one word spelled out to dodge filters, or emphasis
+    (`오 늘 도 화 이 팅`); either way the model reads it better joined."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        j = i
+        while j < len(tokens) and _one_letter(tokens[j]):
+            j += 1
+        if j - i >= min_run:
+            out.append("".join(tokens[i:j]))
+            i = j
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
 def _single_ascii(token: str) -> bool:
     return len(token) == 1 and token.isascii() and (token.isalnum() or token in ".:/-_")
 
@@ -176,7 +199,7 @@ def deobfuscate(text: str) -> Deobfuscated:
     squeezed = [INSIDE_SEPARATORS.sub("", token) for token in out.split()]
     tokens = [new if new != old and _lexicon_hits(new) - _lexicon_hits(old) else old
               for old, new in zip(out.split(), squeezed)]
-    out = " ".join(_join_single_syllables(tokens))
+    out = " ".join(_join_spaced_run(_join_single_syllables(tokens)))
     revealed = _lexicon_hits(out) - _lexicon_hits(plain)
     if unspelled != plain:
         revealed.add(SPELLED_LINK)

@@ -25,7 +25,7 @@ from pathlib import Path
 from components.ingest import ANSWERS_TRAIN, CHAT_FILE, VERSION_FILE, parse_jsonl
 from components.labels import answer_messages, classify_messages, completion
 from components.model import (META_FILE, compute_dtype, label_token_ids, pick_device,
-                              text_normalizer)
+                              text_normalizer, torch_threads)
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
@@ -55,9 +55,11 @@ def balance_rows(chat: list[dict], balance: float, seed: int) -> list[dict]:
 
 
 def build_examples(chat: list[dict], answers: list[dict], answer_ratio: float, seed: int,
-                   prepare=None) -> list[dict]:
+                   prepare=None, card_share: float = 0.0) -> list[dict]:
     """Prompt/completion conversations for both tasks, shuffled together; `prepare` maps a
-    message text to what the model reads (components.model.text_normalizer)."""
+    message text to what the model reads (components.model.text_normalizer). Of the
+    `answer_ratio` x len(chat) answer examples, at least `card_share` (where there are enough)
+    are questions answered from a channel card, the rest drawn from all pairs."""
     rng = random.Random(seed)
     prepare = prepare or (lambda text: text)
     examples = [{"prompt": classify_messages(prepare(r["text"])),
@@ -65,8 +67,12 @@ def build_examples(chat: list[dict], answers: list[dict], answer_ratio: float, s
     answers = list(answers)
     rng.shuffle(answers)
     limit = int(len(chat) * answer_ratio) if answer_ratio else 0
+    carded = [r for r in answers if r.get("card")][:round(limit * card_share)]
+    taken = {id(r) for r in carded}
+    answers = carded + [r for r in answers if id(r) not in taken]
     for row in answers[:limit]:
-        examples.append({"prompt": answer_messages(row["question"], row.get("card", "")),
+        examples.append({"prompt": answer_messages(row["question"], row.get("card", ""),
+                                                   row.get("recent", ())),
                          "completion": completion(row["answer"])})
     rng.shuffle(examples)
     return examples
@@ -227,9 +233,9 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
     out.mkdir(parents=True, exist_ok=True)
     t = params["train"]
     torch.manual_seed(int(t["seed"]))
-    if int(t.get("threads") or 0):
-        torch.set_num_threads(int(t["threads"]))
     device = pick_device()
+    if device == "cpu":
+        torch_threads(int(t.get("threads") or 0))
 
     normalizer = params["train"].get("normalize") or "none"
     prepare = text_normalizer(normalizer)
@@ -251,7 +257,8 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
     trainable, total = model.get_nb_trainable_parameters()
 
     chat = balance_rows(chat, float(t.get("balance") or 0), int(t["seed"]))
-    examples = build_examples(chat, answers, float(t["answer_ratio"]), int(t["seed"]), prepare)
+    examples = build_examples(chat, answers, float(t["answer_ratio"]), int(t["seed"]), prepare,
+                              float(t["card_answer_share"]))
     started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         trainer = trainer_class(int(t.get("length_buckets") or 0), int(t["seed"]))(

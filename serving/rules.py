@@ -60,9 +60,17 @@ def flood_pattern(times: int) -> re.Pattern:
 class Evidence:
     """What the rules saw in one message."""
 
-    text: str                                          # deobfuscated text (the model's input)
+    text: str                                          # deobfuscated text (the rules' view)
     spam: dict[str, float] = field(default_factory=dict)   # reason -> weight
     toxic: dict[str, float] = field(default_factory=dict)
+    raw: str | None = None                             # the message as sent
+
+    @property
+    def model_text(self) -> str:
+        """What the model is given: the message as sent; the model applies the text
+        preparation it was trained with (chatloop.json `normalize`), so training, evaluation
+        and serving see the same text."""
+        return self.text if self.raw is None else self.raw
 
     def reasons(self) -> list[str]:
         return sorted(self.spam) + sorted(self.toxic)
@@ -131,7 +139,7 @@ class Rules:
 
     def inspect(self, message: ChatMessage) -> Evidence:
         deob = deobfuscate(message.text)
-        ev = Evidence(deob.text)
+        ev = Evidence(deob.text, raw=message.text)
         w = self.p
         text = deob.text
         spaceless = re.sub(r"\s+", "", text)

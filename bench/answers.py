@@ -1,0 +1,100 @@
+"""Answers from the channel card: does the model copy the asked fact, and say so when it can't?
+
+    python bench/answers.py --model PATH_OR_URI [--rows 60] [--markdown OUT.md]
+
+Scores the model's answers (greedy, the serving prompt: card + recent chat + question) on
+card questions whose facts and wording were held out of training (components.cardqa,
+part="heldout"): fact accuracy (the answer contains the card's value), abstention on
+questions the card cannot answer (an unknown fact or a private question: the answer must not
+assert a value), readable answers (serving.answers.readable_answer), chrF against the
+reference answer; and on the held-out chatbot-data pairs when `--split` gives an ingested
+split. `--markdown` writes the 20 hand-written viewer questions (data/independent) with the
+bot's answers under a demo card, the table docs/quality.md shows. Asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from components.cardqa import generate  # noqa: E402
+from components.labels import answer_messages  # noqa: E402
+from serving.answers import readable_answer  # noqa: E402
+
+DEMO_CARD = ("스트리머 하늘, 주 게임 발로란트, 방송 시간 매일 밤 8시~새벽 1시, 휴방 수요일, "
+             "마이크 슈어 SM7B, 팬카페 네이버 카페 하늘정원, 채팅 규칙 링크 금지, 도배 금지")
+DEMO_RECENT = ["ㅋㅋㅋㅋ 방금 개웃기네", "오늘도 화이팅!", "에임 미쳤다"]
+ABSTAIN = ("모르", "어려워", "없어요", "안내된 게 없", "여쭤")
+
+
+def answers(model, rows: list[dict], batch: int = 8, max_new_tokens: int = 40) -> list[str]:
+    out = []
+    for start in range(0, len(rows), batch):
+        chunk = rows[start:start + batch]
+        out += model.generate([answer_messages(r["question"], r.get("card", ""), r.get("recent", ()))
+                               for r in chunk], max_new_tokens=max_new_tokens)
+    return out
+
+
+def card_scores(rows: list[dict], hyps: list[str]) -> dict:
+    import sacrebleu
+    factual = [(r, h) for r, h in zip(rows, hyps) if r["fact"]]
+    unanswerable = [(r, h) for r, h in zip(rows, hyps) if not r["fact"]]
+    return {
+        "rows": len(rows),
+        "fact_accuracy": sum(r["fact"] in h for r, h in factual) / max(1, len(factual)),
+        "abstained": sum(any(w in h for w in ABSTAIN) for _, h in unanswerable)
+        / max(1, len(unanswerable)),
+        "readable": sum(readable_answer(h) for h in hyps) / max(1, len(hyps)),
+        "chrf": sacrebleu.corpus_chrf(hyps, [[r["answer"] for r in rows]]).score,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", required=True, help="model directory or models:/ URI")
+    ap.add_argument("--rows", type=int, default=60, help="held-out card questions to score")
+    ap.add_argument("--split", help="an ingested split: also score answers_test.jsonl")
+    ap.add_argument("--markdown", help="write the 20 viewer questions and answers here")
+    args = ap.parse_args(argv)
+
+    from components.registry import load_model
+    model, _ = load_model(args.model)
+    rows = generate(args.rows, seed=101, part="heldout")
+    start = time.perf_counter()
+    hyps = answers(model, rows)
+    took = time.perf_counter() - start
+    scores = card_scores(rows, hyps)
+    print(f"held-out card questions ({scores['rows']}, {took / len(rows):.2f} s each):")
+    for key in ("fact_accuracy", "abstained", "readable", "chrf"):
+        print(f"  {key:14} {scores[key]:.3f}")
+    for r, h in list(zip(rows, hyps))[:8]:
+        print(f"  Q {r['question']}  | fact {r['fact'] or '-'}\n    -> {h}")
+    if args.split:
+        import sacrebleu
+        qa = [json.loads(x) for x in (Path(args.split) / "answers_test.jsonl").open()][:args.rows]
+        got = answers(model, qa)
+        print(f"held-out answers_test ({len(qa)}): chrF "
+              f"{sacrebleu.corpus_chrf(got, [[r['answer'] for r in qa]]).score:.1f}")
+    if args.markdown:
+        questions = [json.loads(x)["text"] for x in
+                     (ROOT / "data/independent/questions.jsonl").open()][:20]
+        got = answers(model, [{"question": q, "card": DEMO_CARD, "recent": DEMO_RECENT}
+                              for q in questions])
+        lines = [f"Card: `{DEMO_CARD}`", "", "| viewer question | bot's answer |", "|---|---|"]
+        lines += [f"| {q} | {a.replace('|', '/')} |" for q, a in zip(questions, got)]
+        Path(args.markdown).write_text("\n".join(lines) + "\n")
+        print(f"wrote {args.markdown}")
+    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -47,7 +47,8 @@ class InjectedCrash(RuntimeError):
 
 
 def _crash_point(step: str) -> None:
-    if os.environ.get(CRASH_ENV) == step:
+    from components.settings import Env
+    if Env.read("chatloop_feedback_crash_at") == step:
         raise InjectedCrash(f"injected crash after step {step!r}")
 
 
@@ -190,29 +191,34 @@ def _has_identity(repo: Path) -> bool:
 def maybe_trigger(store: Store, repo: str | os.PathLike, settings: dict, params: dict | None = None,
                   *, wait: bool = False) -> dict | None:
     """Start the next pipeline run when exported-but-untrained corrections reach
-    `settings["export_threshold"]` (params.yaml `feedback:`). `settings["trigger"]` is
-    `local` (run `local_command` in `repo`), `kfp` (submit to KFP_HOST) or `none`.
+    `settings["export_threshold"]` (params.yaml `feedback:`, as load_params validated it; a
+    missing key is an ExportError, not a default). `settings["trigger"]` is `local` (run
+    `local_command` in `repo`), `kfp` (submit to KFP_HOST) or `none`.
 
     Returns what was started, or None. The exports are marked only after the start
     succeeded, so a crash in between can start a second run but never loses one.
     """
-    mode = settings.get("trigger", "none")
+    missing = [key for key in ("trigger", "export_threshold") if key not in settings]
+    mode = settings.get("trigger")
+    missing += [key for key in {"local": ["local_command"], "kfp": ["kfp_host", "kfp_experiment"]}
+                .get(mode, []) if key not in settings]
+    if missing:
+        raise ExportError("params feedback lacks " + ", ".join(missing) +
+                          " (pass load_params()['feedback'])")
     ids, count = store.untriggered()
-    threshold = int(settings.get("export_threshold", 100))
-    if mode == "none" or not ids or count < threshold:
+    if mode == "none" or not ids or count < int(settings["export_threshold"]):
         return None
     if mode == "local":
-        started = _start_local(Path(repo), settings.get("local_command", "chatloop pipeline run"),
-                               wait)
+        started = _start_local(Path(repo), settings["local_command"], wait)
     elif mode == "kfp":
+        from components.settings import Env
         from pipelines.submit import submit
-        host = os.environ.get("KFP_HOST") or settings.get("kfp_host")
+        host = Env.read("kfp_host") or settings["kfp_host"]
         if not host:
             raise ExportError("feedback.trigger is kfp but neither KFP_HOST nor "
                               "feedback.kfp_host is set")
         started = {"mode": "kfp", "run_id": submit(params or {}, host=host,
-                                                   experiment=settings.get("kfp_experiment",
-                                                                           "chatloop"))}
+                                                   experiment=settings["kfp_experiment"])}
     else:
         raise ExportError(f"feedback.trigger must be local, kfp or none, not {mode!r}")
     store.mark_triggered(ids)

@@ -93,11 +93,19 @@ def test_image_from_params_env_or_option_on_every_executor(cluster_params, tmp_p
         assert "pip install" not in " ".join(executor["container"]["command"])
 
 
-def test_cli_compile_with_override_and_profile(tmp_path, capsys):
+def test_cli_compile_with_override_and_profile(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("CHATLOOP_IMAGE", raising=False)
+    monkeypatch.setenv("KFP_HOST", "https://kfp.example.com")
     out = tmp_path / "sub" / "p.yaml"
     assert main(["pipeline", "compile", "--profile", "gemma", "--set", "train.epochs=7",
-                 "-o", str(out)]) == 0
-    assert "kfp run create -e chatloop -f" in capsys.readouterr().out
+                 "--set", "kfp.image=ghcr.io/chatloop/chatloop:latest", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    # The hint works as printed (the v2 CLI needs the endpoint) and names the image used:
+    # the project version, never a moving :latest.
+    assert f"kfp --endpoint https://kfp.example.com run create -e chatloop -f {out}" in printed
+    assert "image: ghcr.io/chatloop/chatloop:0.1.0 (params kfp.image, tagged with the " \
+           "project version instead of :latest)" in printed
+    assert images(next(yaml.safe_load_all(out.read_text()))) == {"ghcr.io/chatloop/chatloop:0.1.0"}
     spec = next(yaml.safe_load_all(out.read_text()))
     params = from_struct(spec["root"]["inputDefinitions"]["parameters"]["params"]["defaultValue"])
     assert params["train"]["epochs"] == 7
@@ -107,7 +115,7 @@ def test_cli_compile_with_override_and_profile(tmp_path, capsys):
 def test_null_param_is_a_clear_error_and_nothing_is_written(tmp_path, capsys):
     out = tmp_path / "p.yaml"
     assert main(["pipeline", "compile", "--set", "model.base=null", "-o", str(out)]) == 2
-    assert "params.model.base is None" in capsys.readouterr().err
+    assert "model.base: expected a string, got None" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 

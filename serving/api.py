@@ -1,54 +1,252 @@
 """The serving HTTP API (FastAPI).
 
-POST /v1/classify  {"messages": [{"text", "user_id"?, "channel"?}, ...]} (1-256) -> labels
-POST /v1/answer    {"question", "card"?, "recent"?, "channel"?} -> FAQ or model answer
-GET  /healthz      model name and version (503 until a model is loaded)
-GET  /metrics      Prometheus text format
-The API has its own rules history, so its callers do not affect the bot's flood counters.
+POST /v1/classify  {"messages": [{"text", "user_id"?, "channel"?}, ...]} -> labels (read scope)
+POST /v1/answer    {"question", "card"?, "recent"?, "channel"?} -> FAQ or model answer (write scope)
+GET  /healthz      model name and version (503 until a model is loaded); no token
+GET  /metrics      Prometheus text format; no token
+
+Bearer tokens come from the environment (chatloop.auth): CHATLOOP_API_TOKENS (write: classify
+and answer) and CHATLOOP_API_READ_TOKENS (classify only). Limits are params.yaml
+`serving.api`: a body over `max_body_bytes` gets 413 before it is read, JSON nested deeper
+than `max_json_depth` 422, a request whose characters add up to more than
+`max_request_chars` 413. Answers follow the bot's policy (serving.answers): only a message
+the model labels `question` is answered (others: 200 with `answer: null`, the label and a
+reason), per channel the repeat window and per-minute cap, per caller `answers_per_minute`
+(429), one model answer at a time with at most `answer_waiting` queued (503), and a
+generated answer only if `readable_answer` accepts it. The API has its own rules history,
+so its callers do not affect the bot's flood counters.
 """
 from __future__ import annotations
 
+import asyncio
+import collections
+import json
+import logging
+import math
+import os
+import re
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Response
-from pydantic import BaseModel, Field
+from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from serving.answers import Answerer, cap
+from chatloop.auth import Bearer, check_distinct, parse_tokens
+from serving.answers import Answerer, cap, readable_answer
 from serving.bot import _rounded, label_batch
 from serving.message import ChatMessage
 from serving.metrics import Metrics
 from serving.model_host import ModelHost
 from serving.rules import Rules
 
-MAX_MESSAGES = 256
-MAX_TEXT = 2000
+log = logging.getLogger(__name__)
+TOKENS_ENV, READ_TOKENS_ENV = "CHATLOOP_API_TOKENS", "CHATLOOP_API_READ_TOKENS"
+SURROGATE = re.compile("[\ud800-\udfff]")
+JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+BRACKET = re.compile(rb"[\[\]{}]")
 
 
-class MessageIn(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
-    user_id: str = "api"
-    channel: str = "api"
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    write: bool
 
 
-class ClassifyIn(BaseModel):
-    messages: list[MessageIn] = Field(min_length=1, max_length=MAX_MESSAGES)
+class BodyLimit:
+    """ASGI middleware: a body over `limit` bytes gets 413, by its Content-Length before
+    anything is read, or (chunked) as soon as the count passes the limit."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            status = 413 if length.isdigit() else 400
+            detail = (f"request body over serving.api.max_body_bytes ({self.limit} bytes)"
+                      if status == 413 else "Content-Length is not a number")
+            return await JSONResponse({"detail": detail}, status)(scope, receive, send)
+        seen = 0
+
+        async def counted_receive():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise HTTPException(413, f"request body over serving.api.max_body_bytes "
+                                         f"({self.limit} bytes)")
+            return message
+
+        await self.app(scope, counted_receive, send)
 
 
-class AnswerIn(BaseModel):
-    question: str = Field(min_length=1, max_length=MAX_TEXT)
-    card: str | None = Field(default=None, max_length=MAX_TEXT)
-    recent: list[str] = Field(default_factory=list, max_length=20)
-    channel: str = "api"
+def json_depth(raw: bytes) -> int:
+    """The deepest nesting of arrays and objects in a JSON text, without parsing it."""
+    depth = deepest = 0
+    for bracket in BRACKET.findall(JSON_STRING.sub(b"", raw)):
+        depth += 1 if bracket in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def describe(errors: list[dict]) -> str:
+    """Pydantic errors as one line: 'messages.0.text: String should have at least 1 character'."""
+    return "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ())) or 'body'}: {e.get('msg')}"
+                     for e in errors)
+
+
+def lone_surrogate(data: Any) -> str | None:
+    """Where a string holding a lone surrogate ("\\ud800" in JSON) is, or None."""
+    todo = [(data, "")]
+    while todo:
+        value, where = todo.pop()
+        if isinstance(value, str):
+            if SURROGATE.search(value):
+                return where or "body"
+        elif isinstance(value, dict):
+            todo.extend((x, f"{where}.{k}".lstrip(".")) for k, v in value.items() for x in (k, v))
+        elif isinstance(value, list):
+            todo.extend((v, f"{where}.{i}".lstrip(".")) for i, v in enumerate(value))
+    return None
+
+
+class RateLimit:
+    """At most `per_minute` calls per caller in any 60 s; `retry_after` says when a refused
+    caller may call again."""
+
+    def __init__(self, per_minute: int, clock=time.monotonic):
+        self.per_minute, self.clock = per_minute, clock
+        self.calls: dict[str, collections.deque] = {}
+        self.lock = threading.Lock()
+
+    def take(self, who: str) -> float:
+        """0 when the call may go ahead (and is counted), else seconds to wait."""
+        with self.lock:
+            now = self.clock()
+            calls = self.calls.setdefault(who, collections.deque())
+            while calls and calls[0] <= now - 60:
+                calls.popleft()
+            if len(calls) >= self.per_minute:
+                return calls[0] + 60 - now
+            calls.append(now)
+            return 0.0
+
+
+class AnswerWorker:
+    """One model answer at a time (like the bot's answer worker), at most `waiting` queued
+    behind it; one more is refused with Busy instead of waiting."""
+
+    class Busy(Exception):
+        pass
+
+    def __init__(self, waiting: int):
+        self.limit = waiting + 1
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix="chatloop-api-answer")
+        self.inside = 0
+        self.lock = threading.Lock()
+
+    async def run(self, fn, *args):
+        with self.lock:
+            if self.inside >= self.limit:
+                raise self.Busy()
+            self.inside += 1
+        try:
+            return await asyncio.wrap_future(self.thread.submit(fn, *args))
+        finally:
+            with self.lock:
+                self.inside -= 1
 
 
 def create_app(host: ModelHost, params: dict, answerer: Answerer,
-               metrics: Metrics | None = None) -> FastAPI:
+               metrics: Metrics | None = None, *, tokens: dict[str, str] | None = None,
+               read_tokens: dict[str, str] | None = None, clock=time.monotonic) -> FastAPI:
+    """The app; `params` is params.yaml's `serving:`. Tokens ({token: name}) default to the
+    environment; a malformed, too short or repeated token raises chatloop.auth.TokenError."""
+    p = params["api"]
+    writers = parse_tokens(os.environ.get(TOKENS_ENV), TOKENS_ENV) if tokens is None else tokens
+    readers = parse_tokens(os.environ.get(READ_TOKENS_ENV), READ_TOKENS_ENV) \
+        if read_tokens is None else read_tokens
+    check_distinct({TOKENS_ENV: writers, READ_TOKENS_ENV: readers})
+    known = Bearer([(t, Caller(n, True)) for t, n in writers.items()] +
+                   [(t, Caller(n, False)) for t, n in readers.items()])
+    if not known:
+        log.warning("no tokens in %s or %s: /v1/classify and /v1/answer will get 401",
+                    TOKENS_ENV, READ_TOKENS_ENV)
+
+    Text = Annotated[str, StringConstraints(min_length=1, max_length=p["max_text_chars"])]
+    Name = Annotated[str, StringConstraints(max_length=p["max_text_chars"])]
+
+    class MessageIn(BaseModel):
+        text: Text
+        user_id: Name = "api"
+        channel: Name = "api"
+
+    class ClassifyIn(BaseModel):
+        messages: list[MessageIn] = Field(min_length=1, max_length=p["max_messages"])
+
+    class AnswerIn(BaseModel):
+        question: Text
+        card: Name | None = None
+        recent: list[Name] = Field(default_factory=list, max_length=p["max_messages"])
+        channel: Name = "api"
+
     app = FastAPI(title="chatloop serving", version="1")
+    app.add_middleware(BodyLimit, limit=p["max_body_bytes"])
     rules = Rules(params["rules"])
     rules_lock = threading.Lock()   # handlers run in a thread pool; the history is shared
+    rate = RateLimit(p["answers_per_minute"], clock)
+    worker = AnswerWorker(p["answer_waiting"])
     metrics = metrics or Metrics()
     metrics.attach(host=host)
+
+    def caller(authorization: str | None = Header(default=None)) -> Caller:
+        found = known.find(authorization)
+        if found is None:
+            raise HTTPException(401, "missing or invalid bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return found
+
+    def writer(who: Caller = Depends(caller)) -> Caller:
+        if not who.write:
+            raise HTTPException(403, f"the token of {who.name!r} is read-only ({READ_TOKENS_ENV}); "
+                                     f"answers need one from {TOKENS_ENV}")
+        return who
+
+    async def parse(request: Request, model: type[BaseModel]) -> BaseModel:
+        raw = await request.body()
+        if json_depth(raw) > p["max_json_depth"]:
+            raise HTTPException(422, f"JSON nested deeper than serving.api.max_json_depth "
+                                     f"({p['max_json_depth']})")
+        try:
+            data = json.loads(raw)
+        except RecursionError:
+            raise HTTPException(422, "JSON nested too deeply") from None
+        except ValueError as exc:   # bad JSON or UTF-8, or an integer of over 4300 digits
+            raise HTTPException(400, f"malformed JSON body: {exc}") from None
+        if not isinstance(data, dict):
+            raise HTTPException(422, "the body must be a JSON object")
+        try:
+            body = model.model_validate(data)
+        except ValidationError as exc:
+            raise HTTPException(422, describe(exc.errors())) from None
+        where = lone_surrogate(body.model_dump())
+        if where is not None:
+            raise HTTPException(422, f"{where}: not valid Unicode (a lone surrogate such as "
+                                     "\\ud800)")
+        return body
+
+    def within_cost(chars: int) -> None:
+        if chars > p["max_request_chars"]:
+            raise HTTPException(413, f"request of {chars} characters over "
+                                     f"serving.api.max_request_chars ({p['max_request_chars']})")
 
     def model_or_503():
         model, version = host.current()
@@ -70,28 +268,50 @@ def create_app(host: ModelHost, params: dict, answerer: Answerer,
             metrics.latency.observe(elapsed)
         return model, version, evidence, decided
 
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_request: Request, exc: RequestValidationError):
+        return JSONResponse({"detail": describe(exc.errors())}, 422)
+
     @app.post("/v1/classify")
-    def classify(body: ClassifyIn) -> dict:
-        _, version, evidence, decided = decide(body.messages)
+    async def classify(request: Request, who: Caller = Depends(caller)) -> dict:
+        body = await parse(request, ClassifyIn)
+        within_cost(sum(len(m.text) for m in body.messages))
+        _, version, evidence, decided = await run_in_threadpool(decide, body.messages)
         return {"model": host.name, "model_version": version, "results": [
             {"label": label, "confidence": round(probs[label], 5), "probs": _rounded(probs),
              "model_probs": _rounded(model_probs), "rules": ev.reasons(), "normalized": ev.text}
             for ev, (label, probs, model_probs) in zip(evidence, decided)]}
 
     @app.post("/v1/answer")
-    def answer(body: AnswerIn) -> dict:
-        model, version, evidence, decided = decide([MessageIn(text=body.question,
-                                                              channel=body.channel)])
-        label = decided[0][0]
+    async def answer(request: Request, who: Caller = Depends(writer)) -> dict:
+        body = await parse(request, AnswerIn)
+        within_cost(len(body.question) + len(body.card or "") + sum(map(len, body.recent)))
+        wait = rate.take(who.name)
+        if wait:
+            raise HTTPException(429, f"{who.name!r}: over serving.api.answers_per_minute "
+                                     f"({p['answers_per_minute']})",
+                                headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        message = MessageIn(text=body.question, channel=body.channel, user_id=who.name)
+        model, version, evidence, decided = await run_in_threadpool(decide, [message])
+        label, text = decided[0][0], evidence[0].text
         result = {"model": host.name, "model_version": version, "label": label}
-        if label in ("toxic", "spam"):
-            return {**result, "answer": None, "source": None, "reason": f"never answer {label}"}
-        match = answerer.faq.match(body.question)
-        if match:
-            return {**result, "answer": cap(match[1], answerer.p["max_chars"]), "source": "faq"}
-        text = model.answer(evidence[0].text, card=answerer.card if body.card is None else body.card,
-                            recent=body.recent, max_new_tokens=answerer.p["max_new_tokens"])
-        return {**result, "answer": cap(text, answerer.p["max_chars"]), "source": "model"}
+        plan = answerer.plan(body.channel, text, label)   # on the event loop, like the bot's
+        if plan.source is None:
+            return {**result, "answer": None, "source": None,
+                    "reason": plan.reason or f"not a question ({label})"}
+        if plan.source == "faq":
+            return {**result, "answer": plan.answer, "source": "faq"}
+        card = answerer.card if body.card is None else body.card
+        recent = body.recent[-answerer.p["recent_lines"]:] if answerer.p["recent_lines"] else []
+        try:
+            generated = await worker.run(lambda: model.answer(
+                text, card=card, recent=recent, max_new_tokens=answerer.p["max_new_tokens"]))
+        except AnswerWorker.Busy:
+            raise HTTPException(503, "the answer worker is busy; try again later",
+                                headers={"Retry-After": "5"}) from None
+        if not readable_answer(generated):
+            return {**result, "answer": None, "source": None, "reason": "empty"}
+        return {**result, "answer": cap(generated, answerer.p["max_chars"]), "source": "model"}
 
     @app.get("/healthz")
     def healthz(response: Response) -> dict:

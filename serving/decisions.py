@@ -10,6 +10,10 @@ A record the service rejects as invalid (HTTP 400/413/422; a refused batch is re
 record at a time to find it) is moved to `decisions-rejected.jsonl` beside the spool, so it
 cannot block the ones after it. `out_path` (`--decisions-out`) also
 gets every record as a JSONL line.
+
+URL policy (`check_service_url`): https, or plain http to loopback; plain http to an
+in-cluster service name (`*.svc`, `*.svc.cluster.local`) only with CHATLOOP_ALLOW_CLUSTER_HTTP=1,
+for a service mesh that encrypts pod-to-pod traffic (mTLS) itself. TLS is never unverified.
 """
 from __future__ import annotations
 
@@ -18,17 +22,40 @@ import json
 import logging
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
 from components.config import state_dir
-from serving.sources.base import check_url
+from serving.sources.base import SourceError, check_url
 
 log = logging.getLogger(__name__)
 URL_ENV, TOKEN_ENV = "CHATLOOP_FEEDBACK_URL", "CHATLOOP_FEEDBACK_TOKEN"
 MAX_BATCH = 1000          # the feedback service's limit per request
 MAX_TEXT = 2000           # the feedback service's limit per message text
 REJECTED = {400, 413, 422}
+CLUSTER_HTTP_ENV = "CHATLOOP_ALLOW_CLUSTER_HTTP"
+CLUSTER_SUFFIXES = (".svc", ".svc.cluster.local")
+
+
+def check_service_url(url: str, allow_cluster_http: bool | None = None) -> str:
+    """`url` if check_url accepts it, or if it is plain http to an in-cluster service name and
+    plain in-cluster http is allowed (default: CHATLOOP_ALLOW_CLUSTER_HTTP=1); else SourceError."""
+    if allow_cluster_http is None:
+        allow_cluster_http = os.environ.get(CLUSTER_HTTP_ENV, "").strip() == "1"
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".")
+    if (parts.scheme == "http" and host.endswith(CLUSTER_SUFFIXES)
+            and host.split(".")[0] and allow_cluster_http):
+        return url
+    try:
+        return check_url(url)
+    except SourceError:
+        if parts.scheme == "http" and host.endswith(CLUSTER_SUFFIXES):
+            raise SourceError(f"refusing {url!r}: plain http to an in-cluster service needs "
+                              f"{CLUSTER_HTTP_ENV}=1 (only where a mesh adds mTLS); "
+                              "else use https") from None
+        raise
 
 
 class DecisionLog:
@@ -37,7 +64,7 @@ class DecisionLog:
                  flush_seconds: float = 2.0, http_timeout: float = 10.0):
         self.url = (url if url is not None else os.environ.get(URL_ENV) or "").rstrip("/")
         if self.url:
-            check_url(self.url + "/v1/decisions")
+            check_service_url(self.url + "/v1/decisions")
         self.token = token if token is not None else os.environ.get(TOKEN_ENV)
         self.spool = Path(spool_path) if spool_path else state_dir() / "decisions-spool.jsonl"
         self.rejected = self.spool.with_name("decisions-rejected.jsonl")

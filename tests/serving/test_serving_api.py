@@ -1,34 +1,70 @@
-"""The HTTP API end to end on a real uvicorn server on loopback."""
+"""The HTTP API end to end on a real uvicorn server on loopback: tokens, limits, answers."""
 from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 from conftest import serve_app
 
+from chatloop.auth import TokenError
 from components.config import load_params
 from components.labels import LABELS
-from serving.answers import Answerer, FAQEntry
-from serving.api import create_app
+from serving.answers import Answerer, FAQEntry, readable_answer
+from serving.api import READ_TOKENS_ENV, TOKENS_ENV, create_app
 from serving.model_host import ModelHost
 
 PARAMS = load_params()["serving"]
+WRITER, READER = "tok-writer-0123456789", "tok-reader-0123456789"
+TOKENS, READ_TOKENS = {WRITER: "dashboard"}, {READER: "analytics"}
+W, R = {"Authorization": f"Bearer {WRITER}"}, {"Authorization": f"Bearer {READER}"}
+NOT_QUESTIONS = ["안녕하세요 ㅎㅎ", "ㅋㅋㅋㅋㅋㅋ", "오늘 방송 재밌다", "굿굿", "배고프다",
+                 "감사합니다", "와 대박", "ㅎㅇㅎㅇ", "방송 잘 보고 있어요", "좋아요"]
+QUESTIONS = ["오늘 무슨 게임 해요?", "방송 언제 해요?", "이거 뭐에요?", "몇 시에 끝나요?",
+             "다음 게임 뭐 해요?", "지금 몇 레벨이에요?", "저녁 뭐 먹었어요?"]
+
+
+def with_api(**overrides) -> dict:
+    return {**PARAMS, "api": {**PARAMS["api"], **overrides}}
 
 
 @pytest.fixture(scope="module")
-def api(tiny_model_dir):
-    host = ModelHost(str(tiny_model_dir))
-    host.load()
-    answerer = Answerer(PARAMS["answer"], [FAQEntry(["방송 몇 시까지 해요?"], "새벽 1시까지요!")],
-                        card="스트리머 감자, 주 게임 마크")
-    with serve_app(create_app(host, PARAMS, answerer)) as url:
-        with httpx.Client(base_url=url, timeout=60) as client:
-            client.model_name = host.name
-            yield client
+def host(tiny_model_dir):
+    model_host = ModelHost(str(tiny_model_dir))
+    model_host.load()
+    return model_host
+
+
+@pytest.fixture(scope="module")
+def labelled(host):
+    """{text: label} for the candidate texts, as the tiny model and the rules decide them."""
+    app = create_app(host, PARAMS, Answerer(PARAMS["answer"]), tokens=TOKENS, read_tokens={})
+    with serve_app(app) as url:
+        body = {"messages": [{"text": t, "user_id": f"u{i}"}
+                             for i, t in enumerate(NOT_QUESTIONS + QUESTIONS)]}
+        results = httpx.post(f"{url}/v1/classify", json=body, headers=W, timeout=120).json()
+    return {t: r["label"] for t, r in zip(NOT_QUESTIONS + QUESTIONS, results["results"])}
+
+
+def serve(host, params=PARAMS, faq=(), tokens=TOKENS, **kwargs):
+    answerer = Answerer(params["answer"], list(faq), card="스트리머 감자, 주 게임 마크")
+    app = create_app(host, params, answerer, tokens=tokens, read_tokens=READ_TOKENS, **kwargs)
+    return serve_app(app)
+
+
+@pytest.fixture(scope="module")
+def api(host):
+    faq = [FAQEntry(["방송 몇 시까지 해요?"], "새벽 1시까지요!")]
+    with serve(host, faq=faq) as url, httpx.Client(base_url=url, timeout=120) as client:
+        client.model_name = host.name
+        yield client
 
 
 def test_classify_batch(api):
     texts = ["안녕하세요 ㅎㅎ", "첫충 30% 카지노 bit.ly/x1y2 카톡 ID abc123", "tlqkf"]
-    response = api.post("/v1/classify", json={"messages": [{"text": t} for t in texts]})
+    response = api.post("/v1/classify", json={"messages": [{"text": t} for t in texts]}, headers=R)
     assert response.status_code == 200
     body = response.json()
     assert body["model_version"] == "local" and len(body["results"]) == 3
@@ -39,27 +75,192 @@ def test_classify_batch(api):
 
 
 @pytest.mark.parametrize("payload", [{"messages": []}, {"messages": [{"text": ""}]},
-                                     {"messages": [{"text": "x"}] * 257}, {"texts": ["x"]}])
+                                     {"messages": [{"text": "x"}] * 257}, {"texts": ["x"]},
+                                     {"messages": [{"text": 5}]}, [1, 2],
+                                     {"messages": [{"text": "\ud800"}]}])
 def test_classify_rejects_bad_input(api, payload):
-    assert api.post("/v1/classify", json=payload).status_code == 422
+    response = api.post("/v1/classify", content=json.dumps(payload), headers=W)
+    assert response.status_code == 422, response.text
 
 
-def test_answer_faq_model_and_refusal(api):
-    faq = api.post("/v1/answer", json={"question": "방송 몇시까지 해요?"}).json()
-    if faq["label"] == "question" or faq["label"] == "normal":
-        assert faq == {**faq, "answer": "새벽 1시까지요!", "source": "faq"}
-    spam = api.post("/v1/answer", json={"question": "카지노 bit.ly/abc 카톡 ID abc123 어때요?"}).json()
-    assert spam["label"] == "spam" and spam["answer"] is None and spam["reason"] == "never answer spam"
-    model = api.post("/v1/answer", json={"question": "오늘 무슨 게임 해요?", "recent": ["안녕"]}).json()
-    if model["label"] not in ("toxic", "spam"):
-        assert model["source"] == "model" and isinstance(model["answer"], str)
-        assert len(model["answer"]) <= PARAMS["answer"]["max_chars"]
-    assert api.post("/v1/answer", json={"question": ""}).status_code == 422
+def test_tokens_are_needed_except_for_health_and_metrics(api):
+    for path, body in (("/v1/classify", {"messages": [{"text": "x"}]}),
+                       ("/v1/answer", {"question": "x?"})):
+        for headers in ({}, {"Authorization": "Bearer nope-nope-nope"},
+                        {"Authorization": f"Basic {WRITER}"}):
+            response = api.post(path, json=body, headers=headers)
+            assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
+    assert api.get("/healthz").status_code == 200 and api.get("/metrics").status_code == 200
+
+
+def test_a_read_token_classifies_but_cannot_answer(api):
+    assert api.post("/v1/classify", json={"messages": [{"text": "x"}]}, headers=R).status_code == 200
+    response = api.post("/v1/answer", json={"question": "오늘 무슨 게임 해요?"}, headers=R)
+    assert response.status_code == 403 and "read-only" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("spec, words", [
+    ({TOKENS_ENV: "alice:x"}, ["'alice'", "1 characters"]),
+    ({TOKENS_ENV: "alice:same-secret-1,bob:same-secret-1"}, ["'alice'", "'bob'", "same token"]),
+    ({TOKENS_ENV: "alice:same-secret-1", READ_TOKENS_ENV: "bob:same-secret-1"},
+     [TOKENS_ENV, READ_TOKENS_ENV, "same token"]),
+    ({READ_TOKENS_ENV: "no-name-here"}, [READ_TOKENS_ENV, "no name or no token"]),
+])
+def test_bad_token_lists_are_refused_at_start(host, monkeypatch, spec, words):
+    monkeypatch.delenv(TOKENS_ENV, raising=False)
+    monkeypatch.delenv(READ_TOKENS_ENV, raising=False)
+    for name, value in spec.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(TokenError) as caught:
+        create_app(host, PARAMS, Answerer(PARAMS["answer"]))
+    message = str(caught.value)
+    assert all(word in message for word in words), message
+    assert "same-secret-1" not in message and "no-name-here" not in message  # never a token
+
+
+def test_tokens_from_the_environment(host, monkeypatch):
+    monkeypatch.setenv(TOKENS_ENV, f"dashboard:{WRITER}")
+    monkeypatch.setenv(READ_TOKENS_ENV, f"analytics:{READER}")
+    with serve_app(create_app(host, PARAMS, Answerer(PARAMS["answer"]))) as url:
+        body = {"messages": [{"text": "x"}]}
+        assert httpx.post(f"{url}/v1/classify", json=body, headers=R, timeout=60).status_code == 200
+        assert httpx.post(f"{url}/v1/classify", json=body, timeout=60).status_code == 401
+
+
+def test_body_over_the_limit_is_413_before_parsing(host):
+    with serve(host, with_api(max_body_bytes=1000)) as url:
+        junk = b"{" * 5000     # not even JSON: the size is refused first
+        response = httpx.post(f"{url}/v1/classify", content=junk, headers=W)
+        assert response.status_code == 413 and "max_body_bytes" in response.json()["detail"]
+
+        def chunks():          # no Content-Length: counted while it is read
+            for _ in range(20):
+                yield b" " * 100
+        response = httpx.post(f"{url}/v1/classify", content=chunks(), headers=W)
+        assert response.status_code == 413
+        ok = {"messages": [{"text": "안녕하세요"}]}
+        assert httpx.post(f"{url}/v1/classify", json=ok, headers=W, timeout=60).status_code == 200
+
+
+def test_request_cost_over_the_cap_is_413_naming_it(api):
+    body = {"messages": [{"text": "가" * 2000}] * 51}      # 102,000 characters
+    response = api.post("/v1/classify", json=body, headers=W)
+    assert response.status_code == 413
+    assert "serving.api.max_request_chars (100000)" in response.json()["detail"]
+    recent = ["가" * 2000] * 50
+    response = api.post("/v1/answer", json={"question": "뭐해요?", "recent": recent}, headers=W)
+    assert response.status_code == 413 and "max_request_chars" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("depth", [17, 100, 100_000])
+def test_deep_json_is_422_never_500(api, depth):
+    raw = '{"messages": [{"text": "x", "user_id": ' + "[" * depth + "]" * depth + "}]}"
+    response = api.post("/v1/classify", content=raw, headers=W)
+    assert response.status_code == 422 and "max_json_depth" in response.json()["detail"]
+    response = api.post("/v1/answer", content="[" * depth + "]" * depth, headers=W)
+    assert response.status_code == 422
+
+
+def test_brackets_inside_strings_are_not_nesting(api):
+    body = {"messages": [{"text": "[[[[[[[[[[[[[[[[[[[[ {{{{{{{{{{{{{{{{{{{ \"[[[["}]}
+    assert api.post("/v1/classify", json=body, headers=W).status_code == 200
+
+
+def test_only_questions_are_answered(host, labelled):
+    not_questions = [t for t, label in labelled.items() if label not in ("question",)]
+    assert not_questions, labelled
+    with serve(host) as url:
+        for i, text in enumerate(not_questions):
+            response = httpx.post(f"{url}/v1/answer", json={"question": text, "channel": f"c{i}"},
+                                  headers=W, timeout=120)
+            body = response.json()
+            assert response.status_code == 200 and body["label"] != "question", body
+            assert body["answer"] is None and body["source"] is None and body["reason"], body
+
+
+def _a_question(labelled) -> str:
+    questions = [t for t, label in labelled.items() if label == "question"]
+    assert questions, f"the tiny model labels none of the candidates a question: {labelled}"
+    return questions[0]
+
+
+def test_faq_answers_and_the_repeat_window(host, labelled):
+    question = _a_question(labelled)
+    with serve(host, faq=[FAQEntry([question], "새벽 1시까지요!")]) as url:
+        first = httpx.post(f"{url}/v1/answer", json={"question": question}, headers=W, timeout=120)
+        assert first.json() == {**first.json(), "answer": "새벽 1시까지요!", "source": "faq"}
+        again = httpx.post(f"{url}/v1/answer", json={"question": question}, headers=W, timeout=120)
+        assert again.json()["answer"] is None and again.json()["reason"] == "repeat"
+
+
+@pytest.mark.parametrize("generated", ["question", "주로주로주로주로주로", "1000000000000", "  "])
+def test_an_unreadable_model_answer_is_never_returned(host, labelled, monkeypatch, generated):
+    model, _ = host.current()
+    monkeypatch.setattr(model, "answer", lambda *args, **kwargs: generated)
+    with serve(host) as url:
+        response = httpx.post(f"{url}/v1/answer", json={"question": _a_question(labelled)},
+                              headers=W, timeout=120)
+    assert response.status_code == 200
+    assert response.json()["answer"] is None and response.json()["reason"] == "empty"
+
+
+def test_a_model_answer_is_readable_and_capped(host, labelled):
+    with serve(host) as url:
+        body = httpx.post(f"{url}/v1/answer", json={"question": _a_question(labelled),
+                                                     "recent": ["안녕"]},
+                          headers=W, timeout=120).json()
+    assert body["label"] == "question" and body["source"] in ("model", None)
+    if body["source"] == "model":
+        assert readable_answer(body["answer"]) and len(body["answer"]) <= PARAMS["answer"]["max_chars"]
+    else:
+        assert body["reason"] == "empty"
+
+
+def test_answers_per_caller_per_minute(host, labelled):
+    question = _a_question(labelled)
+    params = with_api(answers_per_minute=2)
+    with serve(host, params, tokens={WRITER: "dashboard", "tok-other-0123456789": "other"},
+               clock=lambda: 1000.0) as url:
+        for channel in ("a", "b"):
+            response = httpx.post(f"{url}/v1/answer", json={"question": question,
+                                                            "channel": channel},
+                                  headers=W, timeout=120)
+            assert response.status_code == 200
+        refused = httpx.post(f"{url}/v1/answer", json={"question": question, "channel": "c"},
+                             headers=W, timeout=120)
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) == 60
+        assert "answers_per_minute" in refused.json()["detail"]
+        other = httpx.post(f"{url}/v1/answer", json={"question": question, "channel": "d"},
+                           headers={"Authorization": "Bearer tok-other-0123456789"}, timeout=120)
+        assert other.status_code == 200
+
+
+def test_one_answer_at_a_time_and_a_bounded_queue(host, labelled, monkeypatch):
+    """With no room to wait, a second model answer while one is generating gets 503."""
+    question = _a_question(labelled)
+    model, _ = host.current()
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_answer(*args, **kwargs):
+        entered.set()
+        assert release.wait(120)
+        return "보통 밤 12시까지 해요"
+
+    monkeypatch.setattr(model, "answer", slow_answer)
+    with serve(host, with_api(answer_waiting=0)) as url, ThreadPoolExecutor(1) as pool:
+        first = pool.submit(httpx.post, f"{url}/v1/answer",
+                            json={"question": question, "channel": "a"}, headers=W, timeout=120)
+        assert entered.wait(120)
+        busy = httpx.post(f"{url}/v1/answer", json={"question": question, "channel": "b"},
+                          headers=W, timeout=120)
+        release.set()
+        assert busy.status_code == 503 and busy.headers["retry-after"]
+        assert first.result().json()["answer"] == "보통 밤 12시까지 해요"
 
 
 def test_healthz_and_metrics(api):
     assert api.get("/healthz").json()["model_version"] == "local"
-    api.post("/v1/classify", json={"messages": [{"text": "메트릭 확인"}]})
+    api.post("/v1/classify", json={"messages": [{"text": "메트릭 확인"}]}, headers=R)
     text = api.get("/metrics").text
     for name in ("chatloop_messages_total{platform=\"api\"}", "chatloop_labels_total",
                  "chatloop_decision_latency_seconds_bucket", "chatloop_queue_depth",
@@ -70,7 +271,9 @@ def test_healthz_and_metrics(api):
 
 def test_healthz_503_before_a_model_is_loaded():
     host = ModelHost("models:/chatloop@champion")
-    with serve_app(create_app(host, PARAMS, Answerer(PARAMS["answer"]))) as url:
+    app = create_app(host, PARAMS, Answerer(PARAMS["answer"]), tokens=TOKENS, read_tokens={})
+    with serve_app(app) as url:
         response = httpx.get(f"{url}/healthz")
         assert response.status_code == 503 and response.json()["model_version"] is None
-        assert httpx.post(f"{url}/v1/classify", json={"messages": [{"text": "x"}]}).status_code == 503
+        response = httpx.post(f"{url}/v1/classify", json={"messages": [{"text": "x"}]}, headers=W)
+        assert response.status_code == 503

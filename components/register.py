@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from pathlib import Path
 
+from components import behaviour
 from components.config import flatten, tracking_uri
 from components.evaluate import CONFUSION_FILE, METRICS_FILE
-from components.ingest import VERSION_FILE
+from components.ingest import CHAT_FILE, VERSION_FILE
 from components.labels import LABELS
 from components.model import META_FILE
 
@@ -24,9 +26,13 @@ PIP_REQUIREMENTS = ["torch==2.13.0", "transformers", "peft", "mlflow", "numpy", 
 def gate(metrics: dict, cfg: dict) -> tuple[bool, list[str]]:
     """(passed, reasons). Passes when the candidate beats the TF-IDF floor (within the margin)
     and, if there is a champion, beats its macro-F1 by `min_improvement` with no label's F1
-    dropping more than `max_label_drop`."""
+    dropping more than `max_label_drop`; plus the golden-set floors and, when params carry
+    gate.behaviour, the behavioural checks (components.behaviour.judge)."""
     cand, base, champ = metrics["candidate"], metrics["baseline"], metrics.get("champion")
     ok, reasons = golden_gate(cand.get("golden"), cfg["golden"])
+    if cfg.get("behaviour") is not None:
+        passed, why = behaviour.judge(cand.get("behaviour"), cfg["behaviour"])
+        ok, reasons = ok and passed, reasons + why
     floor = base["macro_f1"] - float(cfg["baseline_margin"])
     if cand["macro_f1"] < floor:
         ok = False
@@ -115,6 +121,18 @@ def _metric_items(metrics: dict) -> dict[str, float]:
     return out
 
 
+def train_label_shares(data_dir: str | os.PathLike) -> dict[str, float]:
+    """Each label's share of the training rows (the split's train file); serving compares
+    its live label shares with these (tag `train_label_shares` on the model version)."""
+    path = Path(data_dir) / CHAT_FILE
+    if not path.exists():
+        return {}
+    with open(path, encoding="utf-8") as fh:
+        counts = Counter(json.loads(line)["label"] for line in fh if line.strip())
+    total = sum(counts.values())
+    return {label: round(counts.get(label, 0) / total, 6) for label in LABELS} if total else {}
+
+
 def mlflow_params(params: dict) -> dict[str, str]:
     """The run's params as MLflow takes them: flattened names, values cut at 500 characters;
     the cluster settings (kfp.*) are not a property of the model."""
@@ -141,6 +159,10 @@ def register(data_dir: str | os.PathLike, model_dir: str | os.PathLike, eval_dir
     with mlflow.start_run(run_name=f"train-{time.strftime('%Y%m%d-%H%M%S')}") as run:
         mlflow.log_params(mlflow_params(params))
         mlflow.log_metrics(_metric_items(metrics))
+        if cfg.get("behaviour") is not None:
+            for who, prefix in (("candidate", ""), ("champion", "champion_")):
+                mlflow.log_metrics(behaviour.metric_items((metrics.get(who) or {}).get("behaviour"),
+                                                          cfg["behaviour"], prefix))
         mlflow.log_metrics({f"train_{k}": float(v) for k, v in meta.get("train", {}).items()
                             if isinstance(v, (int, float))})
         mlflow.set_tags({
@@ -173,6 +195,9 @@ def register(data_dir: str | os.PathLike, model_dir: str | os.PathLike, eval_dir
             "baseline_macro_f1": f"{metrics['baseline']['macro_f1']:.4f}",
             "data.git_rev": data_version.get("git_rev", "unknown"),
             "data.content_sha256": data_version.get("content_sha256", "unknown")}
+    shares = train_label_shares(data)
+    if shares:
+        tags["train_label_shares"] = json.dumps(shares, sort_keys=True)
     for key, value in tags.items():
         c.set_model_version_tag(name, version, key, value)
     if passed:

@@ -77,13 +77,16 @@ class OAuthToken:
 
     @classmethod
     def from_env(cls, prefix: str, token_url: str | None = None, *,
-                 env: Mapping[str, str] | None = None, **kwargs) -> "OAuthToken":
-        """The token described by `{prefix}_*` variables. The endpoint is `{prefix}_TOKEN_URL`
-        if set, else `token_url`, else the provider's default; raises OAuthError when neither
-        an access token nor a refresh token is set."""
+                 env: Mapping[str, str] | None = None, token_var: str | None = None,
+                 **kwargs) -> "OAuthToken":
+        """The token described by `{prefix}_*` variables (`token_var` names another access
+        token variable). The endpoint is `{prefix}_TOKEN_URL` if set, else `token_url`, else
+        the provider's default; raises OAuthError when neither an access token nor a refresh
+        token is set."""
         env = os.environ if env is None else env
         prefix = prefix.upper()
-        default_url, style, token_var = PROVIDERS.get(prefix, (None, "form", f"{prefix}_TOKEN"))
+        default_url, style, default_var = PROVIDERS.get(prefix, (None, "form", f"{prefix}_TOKEN"))
+        token_var = token_var or default_var
         url = env.get(f"{prefix}_TOKEN_URL") or token_url or default_url
         if not url:
             raise OAuthError(f"{prefix}: no token endpoint (pass token_url or set {prefix}_TOKEN_URL)")

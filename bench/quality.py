@@ -61,7 +61,7 @@ def scores(train_rows: list[dict], test: list[dict], pred: list[str]) -> dict:
     return m
 
 
-def with_rules(texts: list[str], probs, params: dict) -> list[str]:
+def with_rules(texts: list[str], probs, params: dict, min_flag: dict | None = None) -> list[str]:
     """The bot's decision per message: the model combined with serving's rules (each message
     from its own user, so only the per-message rules fire: links, phones, floods, ...)."""
     from serving.message import ChatMessage
@@ -70,7 +70,7 @@ def with_rules(texts: list[str], probs, params: dict) -> list[str]:
     out = []
     for i, (text, row) in enumerate(zip(texts, probs)):
         ev = rules.inspect(ChatMessage("replay", f"c{i}", str(i), f"u{i}", f"u{i}", text))
-        out.append(combine({label: float(p) for label, p in zip(LABELS, row)}, ev)[0])
+        out.append(combine({label: float(p) for label, p in zip(LABELS, row)}, ev, min_flag)[0])
     return out
 
 
@@ -118,7 +118,7 @@ def evaluate_split(params: dict, data: Path, model_uri: str | None, tmp: Path) -
     texts = [r["text"] for r in test]
     probs = model.label_probs(texts, batch_size=int(params["evaluate"]["batch_size"]))
     seconds = time.time() - started
-    pred = [LABELS[i] for i in probs.argmax(1)]
+    pred = [model.decide(row) for row in probs]
     started = time.time()
     base_pred = baseline_predict(train_rows, texts, int(params["data"]["seed"]))
     base_seconds = time.time() - started
@@ -127,7 +127,7 @@ def evaluate_split(params: dict, data: Path, model_uri: str | None, tmp: Path) -
           f"baseline fit+predict {base_seconds:.1f} s")
     result = {"model": scores(train_rows, test, pred), "tfidf": scores(train_rows, test, base_pred)}
     print_report(result["model"], result["tfidf"], test)
-    bot_pred = with_rules(texts, probs, params)
+    bot_pred = with_rules(texts, probs, params, model.min_flag)
     bot = result["bot"] = scores(train_rows, test, bot_pred)
     print(f"\nthe bot (model + serving rules): macro-F1 {fmt(bot['macro_f1'])}, spam recall on "
           f"unseen families {fmt(bot.get('spam_recall_unseen'))}, normal flagged "

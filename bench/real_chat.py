@@ -27,7 +27,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from components.config import load_params  # noqa: E402
 from components.evaluate import baseline_predict, classification_metrics  # noqa: E402
 from components.ingest import GOLDEN_FILE, TEST_FILE, _Files, read_rows  # noqa: E402
-from components.labels import LABELS, normalize_text  # noqa: E402
+from components.labels import normalize_text  # noqa: E402
 from components.train import read_jsonl  # noqa: E402
 
 
@@ -87,14 +87,14 @@ def main() -> None:
     started = time.time()
     probs = model.label_probs(texts, batch_size=int(params["evaluate"]["batch_size"]))
     seconds = time.time() - started
-    pred = [LABELS[i] for i in probs.argmax(1)]
+    pred = [model.decide(row) for row in probs]
     print(f"model {args.model} (version {version}): {len(texts)} messages in {seconds:.1f} s "
           f"({len(texts) / seconds:.0f} msg/s)")
     n = len(test)
     report("held-out test split", test, pred[:n], base[:n])
     if golden:
         report("golden set", golden, pred[n:], base[n:])
-        bot = with_rules([r["text"] for r in golden], probs[n:], params)
+        bot = with_rules([r["text"] for r in golden], probs[n:], params, model.min_flag)
         print(f"  the bot (model + serving rules): spam recall {fmt(spam_recall(golden, bot))}, "
               f"normal flagged {fmt(flagged(golden, bot))}")
         missed = [r["text"] for r, q in zip(golden, bot) if r["label"] == "spam" and q != "spam"]

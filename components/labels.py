@@ -14,6 +14,19 @@ LABELS: tuple[str, ...] = ("normal", "question", "toxic", "spam")
 PRIORITY: tuple[str, ...] = ("spam", "toxic", "question", "normal")
 LABEL_TO_ID = {label: i for i, label in enumerate(LABELS)}
 
+
+def decide(probs, min_flag=None) -> str:
+    """The label for label probabilities (a mapping, or a sequence in LABELS order): the most
+    likely (ties by PRIORITY), except that toxic and spam need at least `min_flag[label]`
+    (params model.min_flag, recorded with the model); below it, the next most likely."""
+    values = probs if isinstance(probs, dict) else dict(zip(LABELS, map(float, probs)))
+    floors = min_flag or {}
+    ranked = sorted(LABELS, key=lambda lb: (-values.get(lb, 0.0), PRIORITY.index(lb)))
+    for label in ranked:
+        if values.get(label, 0.0) >= floors.get(label, 0.0):
+            return label
+    return ranked[0]
+
 # Mappings from the datasets in ../shared/data (see docs/data.md for the reasoning).
 # curse-detection: 1 = curse/insult, 0 = clean.
 CURSE_MAP = {"1": "toxic", "0": "normal"}

@@ -196,6 +196,15 @@ class Model(Section):
     dtype: Literal["auto", "bfloat16", "float32"] = Field(
         description="auto: bfloat16 on a GPU or a CPU with bfloat16 matmuls, else float32")
     tiny: Tiny
+    min_flag: "MinFlag" = Field(description="the lowest probability at which a message is "
+                                "labelled toxic or spam (else its next most likely label); "
+                                "recorded with the model, applied by evaluate, classify, serving")
+
+
+class MinFlag(Section):
+    """`model.min_flag:` the operating point for the two labels that act on a viewer."""
+    toxic: Share = Field(description="lowest toxic probability that labels a message toxic")
+    spam: Share = Field(description="lowest spam probability that labels a message spam")
 
 
 # ---------------------------------------------------------------------------- train

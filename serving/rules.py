@@ -9,8 +9,9 @@ merged with the model's probability by noisy-OR:
     p'(spam)  = 1 - (1 - p(spam))  * prod(1 - w_e for spam evidence)
     p'(toxic) = 1 - (1 - p(toxic)) * prod(1 - w_e for toxic evidence)
 
-the other labels share what is left in their original proportions, and the label is the
-argmax (ties broken by components.labels.PRIORITY). No evidence = the model's answer.
+the other labels share what is left in their original proportions, and the label is
+components.labels.decide of the result: the most likely, but toxic and spam only at or above
+the model's `min_flag`. No evidence = the model's answer.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from components.labels import LABELS, PRIORITY
+from components.labels import LABELS, decide
 from components.normalize import SPAM_WORDS, SPELLED_LINK, TOXIC_WORDS, deobfuscate
 from serving.message import ChatMessage
 
@@ -83,8 +84,10 @@ def noisy_or(p: float, weights) -> float:
     return 1.0 - keep
 
 
-def combine(probs: dict[str, float], evidence: Evidence) -> tuple[str, dict[str, float]]:
-    """(label, adjusted probabilities): the documented rule in this module's docstring."""
+def combine(probs: dict[str, float], evidence: Evidence, min_flag: dict | None = None
+            ) -> tuple[str, dict[str, float]]:
+    """(label, adjusted probabilities): the documented rule in this module's docstring; the
+    label by components.labels.decide with the model's `min_flag`."""
     boosted = {"spam": noisy_or(probs.get("spam", 0.0), evidence.spam.values()),
                "toxic": noisy_or(probs.get("toxic", 0.0), evidence.toxic.values())}
     rest = [label for label in LABELS if label not in boosted]
@@ -97,8 +100,7 @@ def combine(probs: dict[str, float], evidence: Evidence) -> tuple[str, dict[str,
         out = {label: boosted[label] if label in boosted else
                (left * probs.get(label, 0.0) / mass if mass > 0 else left / len(rest))
                for label in LABELS}
-    label = max(LABELS, key=lambda lb: (out[lb], -PRIORITY.index(lb)))
-    return label, out
+    return decide(out, min_flag), out
 
 
 class ChannelWindow:

@@ -45,3 +45,24 @@ def test_prompt_is_the_same_text_for_training_and_serving(tiny_model_dir):
     full = tok.apply_chat_template(labels.classify_messages("방송  몇 시?") + labels.completion("question"),
                                    tokenize=False)
     assert full.startswith(prompt) and full[len(prompt):].startswith("question<end_of_turn>")
+
+
+def test_decide_needs_min_flag_for_toxic_and_spam():
+    from components.labels import decide
+    probs = {"normal": 0.3, "question": 0.05, "toxic": 0.55, "spam": 0.1}
+    assert decide(probs) == "toxic"
+    assert decide(probs, {"toxic": 0.6, "spam": 0.5}) == "normal"
+    assert decide([0.3, 0.05, 0.55, 0.1], {"toxic": 0.5}) == "toxic"       # LABELS order
+    assert decide({"normal": 0.2, "question": 0.3, "toxic": 0.45, "spam": 0.05},
+                  {"toxic": 0.6}) == "question"
+    # ties follow PRIORITY (spam before toxic) when both pass their floors
+    assert decide({"normal": 0.0, "question": 0.0, "toxic": 0.5, "spam": 0.5}) == "spam"
+
+
+def test_rules_combine_applies_the_models_min_flag():
+    from serving.rules import Evidence, combine
+    probs = {"normal": 0.4, "question": 0.0, "toxic": 0.58, "spam": 0.02}
+    assert combine(probs, Evidence("x"))[0] == "toxic"
+    assert combine(probs, Evidence("x"), {"toxic": 0.6})[0] == "normal"
+    ev = Evidence("x", toxic={"evasion": 0.6})          # evidence lifts it over the floor
+    assert combine(probs, ev, {"toxic": 0.6})[0] == "toxic"

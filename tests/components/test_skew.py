@@ -19,6 +19,7 @@ def model(tiny_model_dir):
 @pytest.mark.parametrize("text", MESSAGES)
 def test_training_evaluation_and_serving_prompts_are_identical(model, fast_params, text):
     assert model.meta["normalize"] == fast_params["train"]["normalize"]
+    assert model.min_flag == fast_params["model"]["min_flag"]   # the operating point travels too
     prepare = text_normalizer(model.meta["normalize"])
     example = build_examples([{"text": text, "label": "normal"}], [], 0.0, 0, prepare)[0]
     trained = render_prompt(model.tokenizer, example["prompt"])

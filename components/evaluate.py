@@ -119,7 +119,7 @@ def score_model(model, test: list[dict], answers: list[dict], cfg: dict,
     import sacrebleu
     texts = [r["text"] for r in test] + [r["text"] for r in golden]
     probs = model.label_probs(texts, batch_size=int(cfg["batch_size"]))
-    preds = [LABELS[i] for i in probs.argmax(1)]
+    preds = [model.decide(row) for row in probs]
     pred = preds[:len(test)]
     metrics = classification_metrics([r["label"] for r in test], pred, [r["source"] for r in test])
     metrics.update(flag_rates(train, test, pred))

@@ -283,6 +283,7 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
     }
     meta = {"base": base_ref["name"], "base_ref": base_ref, "base_bundled": bundled,
             "normalize": normalizer, "dtype": params["model"].get("dtype", "auto"),
+            "min_flag": dict(params["model"]["min_flag"]),
             "label_token_ids": label_token_ids(tokenizer),
             "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "data_version": data_version, "train": summary}

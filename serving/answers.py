@@ -144,11 +144,12 @@ class Answerer:
             return Plan("faq", cap(match[1], self.p["max_chars"]))
         return Plan("model")
 
-    def model_answer(self, model, text: str, channel: str) -> str:
-        """The model's answer (blocking; run it in a worker thread), capped; "" when it is
+    def model_answer(self, model, text: str, channel: str, between_steps=None) -> str:
+        """The model's answer (blocking; run it on the model worker), capped; "" when it is
         not fit to send (readable_answer)."""
         answer = model.answer(text, card=self.card, recent=self.recent_lines(channel)[:-1],
-                              max_new_tokens=self.p["max_new_tokens"])
+                              max_new_tokens=self.p["max_new_tokens"],
+                              **({"between_steps": between_steps} if between_steps else {}))
         return cap(answer, self.p["max_chars"]) if readable_answer(answer) else ""
 
 

@@ -1,0 +1,94 @@
+"""The one thread that runs the model: chat decisions first, answers in the gaps.
+
+Scoring a micro-batch and generating an answer both want every core; run side by side they
+slow each other down, and a 40-token answer (seconds on a CPU) would hold up the decisions
+of every message behind it. So every model call goes through one thread with two queues:
+`urgent` (label scoring) is always taken first; a `background` job (an answer) gets a
+`between_steps` callback that it calls between generated tokens, and that callback runs the
+urgent jobs that arrived meanwhile. A decision then waits at most one token's time for an
+answer in progress.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+
+class ModelWorker:
+    """Runs callables on one thread; `urgent` before `background` (see the module doc)."""
+
+    def __init__(self, name: str = "chatloop-model"):
+        self._urgent: queue.SimpleQueue = queue.SimpleQueue()
+        self._background: queue.SimpleQueue = queue.SimpleQueue()
+        self._ready = threading.Semaphore(0)
+        self._closed = False
+        self.preemptions = 0          # urgent jobs run inside a background job (between tokens)
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def urgent(self, fn: Callable, *args: Any) -> asyncio.Future:
+        """Run `fn(*args)` ahead of any background job; an awaitable of its result."""
+        return self._submit(self._urgent, fn, args)
+
+    def background(self, fn: Callable, *args: Any) -> asyncio.Future:
+        """Run `fn(*args, between_steps=callback)` when no urgent job waits; `fn` calls the
+        callback between its steps (tokens) to let urgent jobs through."""
+        return self._submit(self._background, fn, args)
+
+    def _submit(self, q: queue.SimpleQueue, fn: Callable, args: tuple) -> asyncio.Future:
+        if self._closed:
+            raise RuntimeError("the model worker is closed")
+        future: Future = Future()
+        q.put((future, fn, args))
+        self._ready.release()
+        return asyncio.wrap_future(future)
+
+    def close(self) -> None:
+        """Stop after the jobs already queued."""
+        self._closed = True
+        self._ready.release()
+
+    # ------------------------------------------------------------------ worker thread
+    def _loop(self) -> None:
+        while True:
+            self._ready.acquire()
+            job = self._take(self._urgent)
+            if job is not None:
+                self._run(*job)
+                continue
+            job = self._take(self._background)
+            if job is not None:
+                future, fn, args = job
+                self._run(future, fn, args, between_steps=self._run_urgent)
+                continue
+            if self._closed:
+                return
+
+    def _run_urgent(self) -> None:
+        """Between two steps of a background job: run every urgent job waiting."""
+        while (job := self._take(self._urgent)) is not None:
+            self._ready.acquire()       # it was counted when submitted
+            self.preemptions += 1
+            self._run(*job)
+
+    @staticmethod
+    def _take(q: queue.SimpleQueue):
+        try:
+            return q.get_nowait()
+        except queue.Empty:
+            return None
+
+    @staticmethod
+    def _run(future: Future, fn: Callable, args: tuple, **kwargs) -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+            future.set_exception(exc)

@@ -305,9 +305,18 @@ class ChatModel:
                            "confidence": float(row[LABELS.index(label)])})
         return result
 
-    def generate(self, messages_batch: Sequence[list[dict]], max_new_tokens: int = 40) -> list[str]:
-        """Greedy answers for a batch of chat-message lists."""
+    def generate(self, messages_batch: Sequence[list[dict]], max_new_tokens: int = 40,
+                 between_steps=None) -> list[str]:
+        """Greedy answers for a batch of chat-message lists; `between_steps()` is called after
+        every generated token (serving.model_worker runs waiting decisions there)."""
         import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        class Yield(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                between_steps()
+                return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        extra = {"stopping_criteria": StoppingCriteriaList([Yield()])} if between_steps else {}
         prompts = [render_prompt(self.tokenizer, m) for m in messages_batch]
         batch = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         stop = [self.tokenizer.convert_tokens_to_ids("<end_of_turn>"), self.tokenizer.eos_token_id]
@@ -315,11 +324,12 @@ class ChatModel:
             out = self.model.generate(**{k: v.to(self.device) for k, v in batch.items()},
                                       max_new_tokens=max_new_tokens, do_sample=False,
                                       eos_token_id=[s for s in stop if s is not None],
-                                      pad_token_id=self.tokenizer.pad_token_id)
+                                      pad_token_id=self.tokenizer.pad_token_id, **extra)
         new = out[:, batch["input_ids"].shape[1]:]
         return [self.tokenizer.decode(row, skip_special_tokens=True).strip() for row in new]
 
     def answer(self, question: str, card: str = "", recent: Sequence[str] = (),
-               max_new_tokens: int = 40) -> str:
+               max_new_tokens: int = 40, between_steps=None) -> str:
         """A short answer to a viewer's question, from the channel card and recent chat."""
-        return self.generate([answer_messages(question, card, recent)], max_new_tokens)[0]
+        return self.generate([answer_messages(question, card, recent)], max_new_tokens,
+                             between_steps)[0]

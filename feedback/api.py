@@ -2,26 +2,28 @@
 
 Writes need `Authorization: Bearer TOKEN`. Tokens come from the environment only:
 `CHATLOOP_MODERATOR_TOKENS="alice:tok1,bob:tok2"` (the name is recorded as the moderator)
-and `CHATLOOP_SERVICE_TOKENS="serving:tok3"` (serving posts decisions and relays chat-command
-corrections on behalf of a named chat moderator). See docs/feedback.md.
+and `CHATLOOP_SERVICE_TOKENS="serving:tok3"` (serving posts decisions and platform moderation
+events, and relays chat-command corrections on behalf of a named chat moderator).
+See docs/feedback.md.
 """
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field,
+                      ValidationError)
 from starlette.concurrency import run_in_threadpool
 
+from chatloop.auth import Bearer, check_distinct, parse_tokens
 from feedback.store import MAX_ID, SURROGATE, FeedbackError, IdempotencyConflict, Store
 
 log = logging.getLogger(__name__)
@@ -46,20 +48,6 @@ SECURITY_HEADERS = {
 class Caller:
     name: str
     service: bool
-
-
-def parse_tokens(spec: str | None) -> dict[str, str]:
-    """'alice:tok1,bob:tok2' -> {'tok1': 'alice', 'tok2': 'bob'}; malformed entries raise."""
-    out: dict[str, str] = {}
-    for item in (spec or "").split(","):
-        if not item.strip():
-            continue
-        name, sep, token = item.strip().partition(":")
-        if not sep or not name.strip() or not token.strip():
-            raise ValueError("token lists look like 'name:token,name:token' "
-                             "(an entry has no name or no token)")
-        out[token.strip()] = name.strip()
-    return out
 
 
 def _not_bool(value: Any) -> Any:
@@ -105,6 +93,23 @@ class CorrectionIn(BaseModel):
     platform: str | None = None       # with message_id: find the decision by chat message
     message_id: str | int | None = None
     channel: str | None = None
+
+
+class PlatformEventIn(BaseModel):
+    """A human moderator's action on the platform, as a source reports it (`user` or
+    `user_id`: the user's platform id)."""
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+    platform: str
+    kind: Literal["delete", "timeout", "ban", "clear"]
+    channel: str | None = None
+    message_id: str | None = None
+    user_id: str | None = Field(default=None, validation_alias=AliasChoices("user_id", "user"))
+    duration_s: Number | None = None
+    ts: Number | None = None
+
+
+class PlatformEventsIn(BaseModel):
+    events: list[PlatformEventIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class Guard:
@@ -228,12 +233,13 @@ def create_app(store: Store | None = None, *, moderator_tokens: dict[str, str] |
     """The app. Tokens default to the environment; `settings` is params.yaml's `feedback:`."""
     store = store or Store()
     settings = settings or {}
-    moderators = parse_tokens(os.environ.get(MODERATOR_TOKENS_ENV)) \
+    moderators = parse_tokens(os.environ.get(MODERATOR_TOKENS_ENV), MODERATOR_TOKENS_ENV) \
         if moderator_tokens is None else moderator_tokens
-    services = parse_tokens(os.environ.get(SERVICE_TOKENS_ENV)) \
+    services = parse_tokens(os.environ.get(SERVICE_TOKENS_ENV), SERVICE_TOKENS_ENV) \
         if service_tokens is None else service_tokens
-    known = [(token.encode(), Caller(name, False)) for token, name in moderators.items()] + \
-            [(token.encode(), Caller(name, True)) for token, name in services.items()]
+    check_distinct({MODERATOR_TOKENS_ENV: moderators, SERVICE_TOKENS_ENV: services})
+    known = Bearer([(token, Caller(name, False)) for token, name in moderators.items()] +
+                   [(token, Caller(name, True)) for token, name in services.items()])
     if not known:
         log.warning("no tokens in %s or %s: every write will get 401",
                     MODERATOR_TOKENS_ENV, SERVICE_TOKENS_ENV)
@@ -241,16 +247,15 @@ def create_app(store: Store | None = None, *, moderator_tokens: dict[str, str] |
     app = FastAPI(title="chatloop feedback", version="1")
     app.add_middleware(Guard)
     app.state.store = store
+    moderation = settings.get("platform_moderation") or {}
+    if "window_s" in moderation:
+        store.moderation_window_s = float(moderation["window_s"])
+    if "late_s" in moderation:
+        store.moderation_late_s = float(moderation["late_s"])
     committer = app.state.committer = GroupCommit(store)
 
     async def caller(authorization: str | None = Header(default=None)) -> Caller:
-        scheme, _, presented = (authorization or "").partition(" ")
-        found = None
-        if scheme.lower() == "bearer" and presented:
-            # Compare against every token so the time taken does not reveal which matched.
-            for token, who in known:
-                if hmac.compare_digest(presented.strip().encode(), token):
-                    found = who
+        found = known.find(authorization)
         if found is None:
             raise HTTPException(401, "missing or invalid bearer token",
                                 headers={"WWW-Authenticate": "Bearer"})
@@ -276,6 +281,16 @@ def create_app(store: Store | None = None, *, moderator_tokens: dict[str, str] |
         ids = await run_in_threadpool(store.add_decisions,
                                       [d.model_dump() for d in body.decisions])
         return {"ids": ids, "stored": len(ids)}
+
+    @app.post("/v1/platform-events", status_code=201)
+    async def post_platform_events(request: Request, who: Caller = Depends(caller)):
+        if not who.service:
+            raise HTTPException(403, "platform events are reported by serving (a service token)")
+        body = await parse_body(request, PlatformEventsIn)
+        results = await run_in_threadpool(store.add_platform_events,
+                                          [e.model_dump() for e in body.events])
+        return {"events": results,
+                "flagged": sorted({i for r in results for i in r["flagged"]})}
 
     @app.post("/v1/corrections")
     async def post_correction(request: Request, who: Caller = Depends(caller),

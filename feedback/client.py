@@ -74,3 +74,8 @@ class FeedbackClient:
     def add_decisions(self, decisions: list[dict]) -> list[int]:
         """POST /v1/decisions; safe to retry (a message's decision is stored once)."""
         return self._post("/v1/decisions", {"decisions": decisions})[1]["ids"]
+
+    def add_platform_events(self, events: list[dict]) -> dict:
+        """POST /v1/platform-events (service token): what human moderators did on the
+        platform; returns {"events": [{"id", "flagged"}], "flagged": [decision ids]}."""
+        return self._post("/v1/platform-events", {"events": events})[1]

@@ -69,6 +69,33 @@ corrections = Table(
     Column("exported_in", Integer, ForeignKey("exports.id"), index=True),
 )
 
+# What a human moderator did on the platform (serving relays the source's events).
+platform_events = Table(
+    "platform_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(32), nullable=False), Column("channel", String(200)),
+    Column("message_id", String(200)), Column("user_id", String(200)),
+    Column("kind", String(16), nullable=False), Column("duration_s", Float),
+    Column("ts", Float, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("platform", "channel", "kind", "message_id", "user_id", "ts",
+                     name="uq_platform_event"),
+    Index("ix_platform_events_message", "platform", "message_id"),
+    Index("ix_platform_events_user", "platform", "user_id"),
+)
+# A decision put at the head of the review queue, and why (one flag per decision and reason).
+review_flags = Table(
+    "review_flags", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("decision_id", Integer, ForeignKey("decisions.id"), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("event_id", Integer, ForeignKey("platform_events.id")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("decision_id", "reason", name="uq_review_flag"),
+)
+PLATFORM_MODERATION = "platform-moderation"
+EVENT_KINDS = ("delete", "timeout", "ban", "clear")
+
 
 class FeedbackError(ValueError):
     """Input the store refuses (unknown label, empty or oversize text, unknown decision)."""
@@ -150,9 +177,15 @@ def _row(row) -> dict:
 class Store:
     """Decisions, corrections and exports in one SQLAlchemy database."""
 
-    def __init__(self, url: str | None = None, max_text_chars: int = MAX_TEXT_CHARS):
+    def __init__(self, url: str | None = None, max_text_chars: int = MAX_TEXT_CHARS,
+                 moderation_window_s: float = 600.0, moderation_late_s: float = 120.0):
+        """`moderation_window_s`: a timeout or ban on the platform flags the user's normal
+        decisions stored up to this long before it; `moderation_late_s`: ... and up to this
+        long after it (decisions reach the store a few seconds after the message).
+        params.yaml feedback.platform_moderation.window_s / late_s."""
         self.url = url or default_url()
         self.max_text_chars = max_text_chars
+        self.moderation_window_s, self.moderation_late_s = moderation_window_s, moderation_late_s
         self.sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         if self.sqlite:
@@ -200,7 +233,7 @@ class Store:
         twice; its existing id is returned, so serving may retry a batch safely.
         """
         clean = [self._decision(row, i) for i, row in enumerate(rows)]
-        ids = []
+        ids, new_normal = [], []
         with self._write() as conn:
             for row in clean:
                 existing = None
@@ -211,7 +244,11 @@ class Store:
                         decisions.c.message_id == row["message_id"])).scalar()
                 if existing is None:
                     existing = conn.execute(insert(decisions).values(**row)).inserted_primary_key[0]
+                    if row["label"] == "normal" and row.get("platform"):
+                        new_normal.append(dict(row, id=existing))
                 ids.append(existing)
+            if new_normal:
+                self._flag_late_decisions(conn, new_normal)
         return ids
 
     def _decision(self, row: dict, index: int) -> dict:
@@ -399,14 +436,19 @@ class Store:
                      confident_min: float = 0.9) -> list[dict]:
         """Uncorrected decisions, least confident first, with a random `confident_share`
         of confident ones (confidence >= confident_min) spread through the list as audits."""
-        n_audit = int(round(limit * confident_share))
         uncorrected = ~select(corrections.c.id).where(
             corrections.c.decision_id == decisions.c.id).exists()
         with self.engine.connect() as conn:
+            flagged = self._flagged(conn, uncorrected, limit)
+            limit -= len(flagged)
+            n_audit = int(round(limit * confident_share))
+            skip = [r["id"] for r in flagged]
+            query = select(decisions).where(uncorrected, decisions.c.confidence >= confident_min)
+            if skip:
+                query = query.where(decisions.c.id.notin_(skip))
             audit = [dict(_row(r), sample="audit") for r in conn.execute(
-                select(decisions).where(uncorrected, decisions.c.confidence >= confident_min)
-                .order_by(func.random()).limit(n_audit))] if n_audit else []
-            seen = [r["id"] for r in audit]
+                query.order_by(func.random()).limit(n_audit))] if n_audit else []
+            seen = skip + [r["id"] for r in audit]
             query = select(decisions).where(uncorrected).order_by(decisions.c.confidence,
                                                                   decisions.c.id)
             if seen:
@@ -418,7 +460,133 @@ class Store:
         step = max(1, len(out) // (len(audit) + 1)) if audit else 0
         for i, row in enumerate(audit):
             out.insert(min(len(out), (i + 1) * step + i), row)
+        return flagged + out
+
+    @staticmethod
+    def _flagged(conn, uncorrected, limit: int) -> list[dict]:
+        """Uncorrected flagged decisions, newest flag first, with `sample` = the flag's
+        reason and `flag` = {reason, kind, event_id, moderated_at}."""
+        rows = conn.execute(
+            select(decisions, review_flags.c.reason.label("flag_reason"),
+                   review_flags.c.event_id.label("flag_event_id"),
+                   platform_events.c.kind.label("flag_kind"),
+                   platform_events.c.ts.label("flag_ts"))
+            .select_from(decisions.join(review_flags, review_flags.c.decision_id == decisions.c.id)
+                         .outerjoin(platform_events,
+                                    platform_events.c.id == review_flags.c.event_id))
+            .where(uncorrected).order_by(review_flags.c.id.desc()).limit(limit)).all()
+        out, seen = [], set()
+        for r in rows:
+            row = _row(r)
+            if row["id"] in seen:
+                continue
+            seen.add(row["id"])
+            flag = {"reason": row.pop("flag_reason"), "event_id": row.pop("flag_event_id"),
+                    "kind": row.pop("flag_kind"), "moderated_at": row.pop("flag_ts")}
+            out.append(dict(row, sample=flag["reason"], flag=flag))
         return out
+
+    # ------------------------------------------------------ platform moderation
+    def add_platform_events(self, events: list[dict]) -> list[dict]:
+        """Store what human moderators did on the platform (one transaction) and flag the
+        bot's `normal` decisions they contradict for review (reason `platform-moderation`):
+        a deleted message's decision (platform + message id, + channel when given); for a
+        timeout or ban, the user's normal decisions stored from `moderation_window_s`
+        before to `moderation_late_s` after the event. A decision that arrives later is
+        flagged when it is stored. A repeated event is stored once. Returns per event
+        {"id", "flagged": [decision ids]}."""
+        clean = [self._event(event, i) for i, event in enumerate(events)]
+        out = []
+        with self._write() as conn:
+            for event in clean:
+                match = [platform_events.c[k] == event[k] if event[k] is not None
+                         else platform_events.c[k].is_(None)
+                         for k in ("platform", "channel", "kind", "message_id", "user_id", "ts")]
+                event_id = conn.execute(select(platform_events.c.id).where(*match)).scalar()
+                if event_id is None:
+                    event_id = conn.execute(insert(platform_events).values(
+                        **event, created_at=now())).inserted_primary_key[0]
+                query = self._covered(event)
+                ids = [] if query is None else [r.id for r in conn.execute(query)]
+                out.append({"id": event_id, "flagged": self._flag(conn, ids, event_id)})
+        return out
+
+    @staticmethod
+    def _event(event: object, index: int) -> dict:
+        where = f"event {index}: "
+        if not isinstance(event, dict):
+            raise FeedbackError(where + "must be an object")
+        out = {}
+        for key in ("platform", "channel", "message_id", "user_id"):
+            value = event.get(key)
+            if value is not None and (not isinstance(value, (str, int)) or isinstance(value, bool)
+                                      or not str(value).strip() or SURROGATE.search(str(value))):
+                raise FeedbackError(where + f"{key} must be a non-empty string")
+            out[key] = None if value is None else str(value)[:200]
+        if not out["platform"]:
+            raise FeedbackError(where + "needs 'platform'")
+        if event.get("kind") not in EVENT_KINDS:
+            raise FeedbackError(where + f"kind must be one of {', '.join(EVENT_KINDS)}")
+        out["kind"] = event["kind"]
+        for key in ("ts", "duration_s"):
+            value = event.get(key)
+            if value is not None and (not is_number(value) or value < 0):
+                raise FeedbackError(where + f"{key} must be a finite number >= 0")
+        out["ts"] = float(event["ts"]) if event.get("ts") is not None else now().timestamp()
+        out["duration_s"] = None if event.get("duration_s") is None else float(event["duration_s"])
+        return out
+
+    def _covered(self, event: dict):
+        """The query for the normal decisions an event contradicts (None: it names none)."""
+        query = select(decisions.c.id).where(decisions.c.platform == event["platform"],
+                                             decisions.c.label == "normal")
+        if event["channel"] is not None:
+            query = query.where(decisions.c.channel == event["channel"])
+        if event["kind"] == "delete" and event["message_id"] is not None:
+            return query.where(decisions.c.message_id == event["message_id"])
+        if event["kind"] in ("timeout", "ban") and event["user_id"] is not None:
+            since = datetime.fromtimestamp(event["ts"] - self.moderation_window_s, timezone.utc)
+            until = datetime.fromtimestamp(event["ts"] + self.moderation_late_s, timezone.utc)
+            return query.where(decisions.c.user_id == event["user_id"],
+                               decisions.c.created_at >= since, decisions.c.created_at <= until)
+        return None
+
+    def _flag_late_decisions(self, conn, rows: list[dict]) -> None:
+        """Flag newly stored normal decisions that an earlier platform event covers."""
+        message_ids = {r["message_id"] for r in rows if r.get("message_id") is not None}
+        user_ids = {r["user_id"] for r in rows if r.get("user_id") is not None}
+        events = conn.execute(select(platform_events).where(
+            platform_events.c.platform.in_(sorted({r["platform"] for r in rows})),
+            ((platform_events.c.kind == "delete")
+             & platform_events.c.message_id.in_(sorted(message_ids)))
+            | (platform_events.c.kind.in_(("timeout", "ban"))
+               & platform_events.c.user_id.in_(sorted(user_ids))))).all()
+        for event in events:
+            for row in rows:
+                if row["platform"] != event.platform or event.channel not in (None, row["channel"]):
+                    continue
+                stored = row["created_at"].timestamp()
+                if (event.kind == "delete" and row["message_id"] == event.message_id) or (
+                        event.kind != "delete" and row["user_id"] == event.user_id
+                        and event.ts - self.moderation_window_s <= stored
+                        <= event.ts + self.moderation_late_s):
+                    self._flag(conn, [row["id"]], event.id)
+
+    @staticmethod
+    def _flag(conn, decision_ids: list[int], event_id: int) -> list[int]:
+        """Flag decisions for review (reason platform-moderation), each once."""
+        if not decision_ids:
+            return []
+        done = set(conn.execute(select(review_flags.c.decision_id).where(
+            review_flags.c.decision_id.in_(decision_ids),
+            review_flags.c.reason == PLATFORM_MODERATION)).scalars())
+        for decision_id in decision_ids:
+            if decision_id not in done:
+                conn.execute(insert(review_flags).values(
+                    decision_id=decision_id, reason=PLATFORM_MODERATION, event_id=event_id,
+                    created_at=now()))
+                done.add(decision_id)
+        return list(decision_ids)
 
     def stats(self) -> dict:
         """Counts for monitoring: decisions per label, corrections, agreement, exports."""
@@ -434,12 +602,14 @@ class Store:
                                               .cast(Integer)))
                 .select_from(corrections.join(decisions))).one()
             last = conn.execute(select(exports).order_by(exports.c.id.desc()).limit(1)).first()
+            flags = conn.execute(select(func.count()).select_from(review_flags)).scalar()
         return {
             "decisions": sum(by_label.values()), "decisions_by_label": by_label,
             "corrections": sum(corr_by_label.values()), "corrections_by_label": corr_by_label,
             "unexported": unexported, "reviewed_decisions": reviewed,
             "agreement": round((agreed or 0) / reviewed, 4) if reviewed else None,
             "last_export": _row(last) if last else None,
+            "platform_moderation_flags": flags,
         }
 
     # -------------------------------------------------------------------- exports

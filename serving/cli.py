@@ -1,4 +1,11 @@
-"""`chatloop serve`: run the chat bot on one source, optionally with the HTTP API."""
+"""`chatloop serve`: run the chat bot on one or more sources, optionally with the HTTP API.
+
+`--source` may be repeated: one model and one decision log for all of them
+(serving.multisource). Platform moderation events of the sources are relayed to the
+feedback service (serving.platform_moderation), moderators' `!label` commands and Discord
+reactions too (serving.chat_commands; needs CHATLOOP_FEEDBACK_URL and the service token
+CHATLOOP_FEEDBACK_TOKEN), and live label drift is watched (serving.drift).
+"""
 from __future__ import annotations
 
 import argparse
@@ -15,9 +22,9 @@ log = logging.getLogger(__name__)
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="chatloop serve", description=__doc__)
-    p.add_argument("--source", required=True,
+    p.add_argument("--source", required=True, action="append",
                    help="soop:BJID[/BNO] | chzzk:CHANNEL_ID | twitch:CHANNEL | discord:CHANNEL_ID "
-                        "| replay:FILE (.jsonl or .csv)")
+                        "| replay:FILE (.jsonl or .csv); repeat for several sources at once")
     p.add_argument("--model", default="models:/chatloop@champion",
                    help="models:/NAME@ALIAS, models:/NAME/VERSION or a local model dir")
     p.add_argument("--decisions-out", help="also write every decision as a JSONL line here")
@@ -46,27 +53,49 @@ def parse_rate(value: str | None):
     return rate
 
 
-async def serve(args, params: dict) -> None:
+async def serve(args, everything: dict) -> None:
+    """Run the bot; `everything` is the whole params file (its `serving:` section mostly)."""
     from serving.actions import Actions
     from serving.answers import Answerer, load_faq
     from serving.bot import Bot
     from serving.decisions import DecisionLog
     from serving.metrics import Metrics
     from serving.model_host import ModelHost
-    from serving.sources import open_source
+    from serving.drift import DriftMonitor, registry_shares, retrain_trigger
+    from serving.multisource import MergedSource, wire
+    from serving.platform_moderation import ModerationRelay
 
-    source = open_source(args.source, rate=parse_rate(args.rate))
+    params = everything["serving"]
+    specs = [args.source] if isinstance(args.source, str) else list(args.source)
+    if len(set(specs)) != len(specs):
+        raise ValueError(f"--source given twice: {sorted(s for s in specs if specs.count(s) > 1)}")
+    commands, client = chat_commands()
+    sources = [open_spec(spec, commands, parse_rate(args.rate)) for spec in specs]
+    source = sources[0] if len(sources) == 1 else MergedSource(sources, names=specs)
     answerer = Answerer(params["answer"], load_faq(args.faq) if args.faq else [], args.card)
     host = ModelHost(args.model, args.poll_seconds or params["poll_seconds"], device=args.device)
     await asyncio.to_thread(host.load)
-    log.info("serving %s with model %s version %s", args.source, host.name, host.version)
-    spool = state_dir() / f"decisions-spool-{re.sub(r'[^A-Za-z0-9_.-]+', '_', args.source)}.jsonl"
-    decisions = DecisionLog(out_path=args.decisions_out, spool_path=spool,
+    log.info("serving %s with model %s version %s", ", ".join(specs), host.name, host.version)
+    tag = re.sub(r"[^A-Za-z0-9_.-]+", "_", "+".join(specs))[:150]
+    decisions = DecisionLog(out_path=args.decisions_out,
+                            spool_path=state_dir() / f"decisions-spool-{tag}.jsonl",
                             flush_seconds=params["decisions_flush_seconds"])
+    relay = ModerationRelay(spool_path=state_dir() / f"platform-events-spool-{tag}.jsonl",
+                            flush_seconds=params["decisions_flush_seconds"])
+    for one in sources:
+        wire(one, relay)
+    settings = params.get("drift") or {}
+    drift = DriftMonitor(
+        window=settings.get("window", 1000), min_decisions=settings.get("min_decisions", 200),
+        max_js_distance=settings.get("max_js_distance", 0.2),
+        check_seconds=settings.get("check_seconds", 30), shares_for=registry_shares(host.name),
+        on_drift=retrain_trigger(settings.get("trigger", "none"),
+                                 everything.get("feedback") or {}, everything))
     metrics = Metrics()
     bot = Bot(source, host, params, answerer=answerer,
               actions=Actions(args.act, params["actions"]["timeout_s"]),
-              decisions=decisions, metrics=metrics)
+              decisions=decisions, metrics=metrics, drift=drift)
+    helpers = [asyncio.create_task(relay.run()), asyncio.create_task(drift.run())]
     server = None
     if args.http_port is not None:
         import uvicorn
@@ -83,11 +112,46 @@ async def serve(args, params: dict) -> None:
     try:
         await bot.run()
     finally:
+        for task in helpers:
+            task.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+        if commands is not None:
+            await commands.drain()
+            client.close()
+        await relay.close()
         if server is not None:
             server.should_exit = True
             await http_task
     log.info("done: %d decisions (%d spooled for the feedback service)",
              decisions.count, decisions.pending() if decisions.url else 0)
+
+
+def chat_commands():
+    """(ChatCommands, FeedbackClient) relaying moderators' chat commands to the feedback
+    service, or (None, None) without CHATLOOP_FEEDBACK_URL and CHATLOOP_FEEDBACK_TOKEN."""
+    import os
+
+    from serving.decisions import TOKEN_ENV, URL_ENV
+    url, token = os.environ.get(URL_ENV), os.environ.get(TOKEN_ENV)
+    if not (url and token):
+        log.info("chat commands off: %s and %s are not both set", URL_ENV, TOKEN_ENV)
+        return None, None
+    from feedback.client import FeedbackClient
+    from serving.chat_commands import ChatCommands
+    from serving.sources.base import check_url
+    client = FeedbackClient(check_url(url), token)
+    return ChatCommands(client), client
+
+
+def open_spec(spec: str, commands, rate):
+    """The source for one --source spec (Twitch and Discord with chat commands wired)."""
+    from serving.sources import open_source
+    if spec.startswith("replay:"):
+        return open_source(spec, rate=rate)
+    if commands is not None and spec.partition(":")[0] in ("twitch", "discord"):
+        from serving.chat_commands import open_with_commands
+        return open_with_commands(spec, commands)
+    return open_source(spec)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        params = load_params(args.params)["serving"]
+        params = load_params(args.params)
         asyncio.run(serve(args, params))
     except asyncio.CancelledError:
         log.info("stopped")

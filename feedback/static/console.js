@@ -50,7 +50,15 @@
       tr.dataset.decision = String(item.id);
       if (item.sample === "audit") tr.classList.add("audit");
       cell(tr, item.text, "text");
-      cell(tr, item.label, "predicted");
+      const predicted = cell(tr, item.label, "predicted");
+      if (item.sample === "platform-moderation") {
+        // A human moderator removed this message (or its author) on the platform.
+        tr.classList.add("platform-moderation");
+        const mark = document.createElement("span");
+        mark.className = "mark";
+        mark.textContent = "platform: " + ((item.flag && item.flag.kind) || "moderated");
+        predicted.appendChild(mark);
+      }
       cell(tr, Number(item.confidence).toFixed(2), "conf");
       cell(tr, (item.model_name || "") + (item.model_version ? " v" + item.model_version : ""), "model");
       const buttons = cell(tr, "", "buttons");

@@ -41,7 +41,8 @@ def test_replay_contract_one_decision_per_message(tiny_model_dir, replay_file, t
     assert len(decisions) == len(rows)
     # Input order, except that a model-answered question is logged once its answer is ready.
     assert sorted(d["text"] for d in decisions) == sorted(r["text"] for r in rows)
-    in_order = [d["text"] for d in decisions if d["action"] != "answer:model"]
+    late = ("answer:model", "answer-skipped:empty", "answer-failed")   # the answer worker's
+    in_order = [d["text"] for d in decisions if d["action"] not in late]
     assert in_order == [r["text"] for r in rows if r["text"] in set(in_order)]
     for d in decisions:
         if d["action"] == "answer:model":
@@ -53,7 +54,7 @@ def test_replay_contract_one_decision_per_message(tiny_model_dir, replay_file, t
         assert sum(d["probs"].values()) == pytest.approx(1.0, abs=1e-3)
         assert d["latency_ms"] >= 0 and d["action"]
     by_id = {d["message_id"]: d for d in decisions}
-    assert by_id["spam-1"]["label"] == "spam" and by_id["spam-1"]["action"] == "log"
+    assert by_id["spam-1"]["label"] == "spam" and by_id["spam-1"]["action"] == "dry-run:log"
     assert {"link", "messenger", "spam_word"} <= set(by_id["spam-1"]["rules"])
     assert by_id["evasion-1"]["normalized"] == "시발 진짜" and "evasion" in by_id["evasion-1"]["rules"]
     if by_id["faq-1"]["label"] == "question":   # the tiny model decides the label; policy follows
@@ -155,3 +156,41 @@ def test_batches_decided_in_order_and_a_model_failure_stops_the_bot(tiny_model_d
     decided, calls, failed = run(3)
     assert str(failed) == "model broke" and 3 <= calls < 6   # stopped: at most 2 more batches were handed over
     assert decided == texts[:len(decided)] and 0 < len(decided) < len(texts)
+
+
+def test_an_edited_message_gets_its_own_record(tiny_model_dir, tmp_path):
+    """The log keeps the first record per message id: an edit's re-check is recorded under
+    `<id>#edit-<ms>`, and the original's record stays as it was."""
+    import asyncio
+
+    from components.config import load_params
+    from serving.actions import Actions
+    from serving.answers import Answerer
+    from serving.bot import Bot
+    from serving.decisions import DecisionLog
+    from serving.message import ChatMessage
+    from serving.model_host import ModelHost
+
+    class Edits:
+        platform = "discord"
+
+        def __aiter__(self):
+            return self._gen()
+
+        async def _gen(self):
+            yield ChatMessage("discord", "c1", "m1", "u1", "n", "안녕하세요", ts=100.0)
+            yield ChatMessage("discord", "c1", "m1", "u1", "n", "카톡 abc123 첫충 30%",
+                              ts=105.25, edited=True)
+
+    params = load_params()["serving"]
+    host = ModelHost(str(tiny_model_dir), poll_seconds=3600)
+    host.load()
+    out = tmp_path / "out.jsonl"
+    bot = Bot(Edits(), host, params, answerer=Answerer(params["answer"]), actions=Actions(),
+              decisions=DecisionLog(url="", out_path=out, spool_path=tmp_path / "spool"),
+              wait_when_full=True)
+    asyncio.run(bot.run())
+    rows = {r["message_id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert set(rows) == {"m1", "m1#edit-105250"}
+    assert rows["m1"]["text"] == "안녕하세요"
+    assert rows["m1#edit-105250"]["text"] == "카톡 abc123 첫충 30%"

@@ -4,7 +4,7 @@ A registered version is a `pyfunc` model whose artifact is the chatloop model di
 (adapter + tokenizer, plus the base when it is the locally built tiny one): logging a
 PeftModel through `mlflow.transformers` reloads wrong weights. Aliases, not stages:
 `challenger` is set by the pipeline's gate, `champion` by a person (MLflow UI or
-`chatloop promote`).
+`chatloop promote`, which refuses a version whose gate failed or was never run unless forced).
 """
 from __future__ import annotations
 
@@ -21,11 +21,16 @@ from components.config import state_dir, tracking_uri
 log = logging.getLogger(__name__)
 URI_RE = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))$")
 
+import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 
 class RegistryError(LookupError):
     """A model URI that does not resolve (no such model, alias or version)."""
+
+
+class GateRefused(RegistryError):
+    """`promote` of a version whose gate failed or that has no gate tag (without force)."""
 
 
 class ChatloopPyfunc(PythonModel):
@@ -35,7 +40,9 @@ class ChatloopPyfunc(PythonModel):
         from components.model import ChatModel
         self.model = ChatModel.load(context.artifacts["model_dir"])
 
-    def predict(self, context, model_input, params=None):
+    # The DataFrame hint keeps MLflow from warning at import ("add type hints") while
+    # leaving its schema validation off: a DataFrame hint infers no signature.
+    def predict(self, context, model_input: pd.DataFrame, params=None):
         import pandas as pd
         texts = list(model_input["text"]) if hasattr(model_input, "columns") else list(model_input)
         rows = self.model.classify([str(t) for t in texts])
@@ -124,17 +131,25 @@ def load_model(uri: str, device: str | None = None):
 
 
 def promote(version: str | None = None, model_name: str = "chatloop", by: str | None = None,
-            alias: str = "champion") -> dict:
+            alias: str = "champion", force: bool = False) -> dict:
     """Move `alias` (default champion) to `version` (default: the challenger), recording who,
-    when, from and to as tags on the version and the registered model."""
+    when, from and to as tags on the version and the registered model. A version whose gate
+    failed, or that has no `gate` tag, is refused (GateRefused, with the gate's reasons)
+    unless `force`; a forced promotion records `{alias}.forced` and the gate it overrode."""
     from mlflow.exceptions import MlflowException
     c = client()
     try:
         if version is None:
             version = str(c.get_model_version_by_alias(model_name, "challenger").version)
-        c.get_model_version(model_name, str(version))
+        mv = c.get_model_version(model_name, str(version))
     except MlflowException as exc:
         raise RegistryError(f"cannot promote: {exc.message}") from None
+    gate = mv.tags.get("gate")
+    if gate != "passed" and not force:
+        why = (f"its gate failed: {mv.tags.get('gate_reasons') or 'no reasons recorded'}"
+               if gate == "failed" else "it has no gate tag (not registered by the pipeline)")
+        raise GateRefused(f"refusing to make {model_name} version {version} {alias}: {why}. "
+                          "Use --force to promote it anyway (recorded on the version).")
     try:
         previous = str(c.get_model_version_by_alias(model_name, alias).version)
     except MlflowException:
@@ -143,12 +158,28 @@ def promote(version: str | None = None, model_name: str = "chatloop", by: str | 
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     c.set_registered_model_alias(model_name, alias, str(version))
     record = {"alias": alias, "from_version": previous, "to_version": str(version), "by": who, "at": when}
-    for key, value in (("promoted_by", who), ("promoted_at", when),
-                       ("promoted_from", previous or "none")):
+    tags = [("promoted_by", who), ("promoted_at", when), ("promoted_from", previous or "none")]
+    if gate != "passed":
+        record["forced"] = True
+        tags.append(("forced", f"gate {gate or 'missing'}"))
+    for key, value in tags:
         c.set_model_version_tag(model_name, str(version), f"{alias}.{key}", value)
     c.set_registered_model_tag(model_name, f"{alias}.last_promotion",
                                f"{previous or 'none'} -> {version} by {who} at {when}")
     return record
+
+
+def describe_promotion(record: dict) -> str:
+    """One sentence for a `promote` record: which alias moved from which version to which."""
+    alias, old, new = record["alias"], record["from_version"], record["to_version"]
+    if old is None:
+        moved = f"{alias} is now version {new} (there was no {alias} before)"
+    elif old == new:
+        moved = f"{alias} stays on version {new} (promoted again)"
+    else:
+        moved = f"{alias} moved from version {old} to version {new}"
+    forced = " despite its gate (forced)" if record.get("forced") else ""
+    return f"{moved}{forced}, by {record['by']} at {record['at']}"
 
 
 def list_versions(model_name: str = "chatloop") -> list[dict]:

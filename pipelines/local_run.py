@@ -5,11 +5,18 @@ share the environment, including `MLFLOW_TRACKING_URI` (set here when missing so
 logs to the same store). kfp.local streams each step's log between "Executing task" and
 "finished with status" lines; this module tees that stream to time the steps and, when one
 fails, to print its error in one paragraph instead of a wall of tracebacks.
+
+Quiet by default: a line per step start and end (plus any WARNING/ERROR line), the whole
+stream going to a log file under the workdir (`logs/`); `verbose` also prints it. At the
+end: the gate, the model's figures beside the TF-IDF baseline's (test split and golden
+set), and the pipeline's wall time, also logged on the MLflow run (`pipeline_seconds`,
+`pipeline_step_seconds_<step>`) whose own duration covers only the register step.
 """
 from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import re
 import sys
@@ -24,18 +31,34 @@ STARTED = re.compile(r"Executing task '([\w-]+)'")
 FINISHED = re.compile(r"Task '([\w-]+)' finished with status (\w+)")
 
 
-class StepLog(io.TextIOBase):
-    """A stdout tee that records step starts, ends and the current step's output lines."""
+# Printed even when quiet: errors, our own warnings and "chatloop: ..." lines.
+SHOWN = re.compile(r"\b(ERROR|CRITICAL)\b|^\s*chatloop: "
+                   r"|\bWARNING\b.*\b(components|pipelines|serving|feedback|chatloop)\.")
 
-    def __init__(self, stream):
+
+def _kfp_info(record: logging.LogRecord) -> bool:
+    """False for kfp's INFO records (e.g. "Cleaned up workspace" at exit)."""
+    return record.levelno >= logging.WARNING or f"{os.sep}kfp{os.sep}" not in record.pathname
+
+
+class StepLog(io.TextIOBase):
+    """A stdout tee that records step starts, ends and the current step's output lines;
+    everything goes to `logfile`, the stream gets it all when `verbose`, else a line per
+    step start and end and the lines that match SHOWN."""
+
+    def __init__(self, stream, verbose: bool = True, logfile=None):
         self.stream, self.partial = stream, ""
+        self.verbose, self.logfile = verbose, logfile
         self.color = hasattr(stream, "isatty") and stream.isatty()
         self.steps: dict[str, dict] = {}
         self.current: str | None = None
         self.lines: list[str] = []
 
     def write(self, text: str) -> int:
-        self.stream.write(text if self.color else ANSI.sub("", text))
+        if self.verbose:
+            self.stream.write(text if self.color else ANSI.sub("", text))
+        if self.logfile:
+            self.logfile.write(ANSI.sub("", text))
         self.partial += text
         *done, self.partial = self.partial.split("\n")
         for line in done:
@@ -44,16 +67,27 @@ class StepLog(io.TextIOBase):
 
     def flush(self) -> None:
         self.stream.flush()
+        if self.logfile:
+            self.logfile.flush()
+
+    def _say(self, line: str) -> None:
+        if not self.verbose:
+            self.stream.write(line + "\n")
+            self.stream.flush()
 
     def _line(self, line: str) -> None:
         if match := STARTED.search(line):
             self.current, self.lines = match[1], []
             self.steps[self.current] = {"status": "RUNNING", "start": time.monotonic()}
+            self._say(f"chatloop: step {self.current} ...")
         elif (match := FINISHED.search(line)) and match[1] in self.steps:
             step = self.steps[match[1]]
             step.update(status=match[2], seconds=time.monotonic() - step["start"])
+            self._say(f"chatloop: step {match[1]} {match[2].lower()} ({step['seconds']:.0f} s)")
         elif self.current:
             self.lines.append(line)
+            if SHOWN.search(line):
+                self._say(line.strip())
 
     def error(self) -> str:
         """The failed step's exception (`Type: message`) or else its last output lines."""
@@ -85,9 +119,37 @@ def _summary(log: StepLog) -> str:
                      for name, s in log.steps.items())
 
 
+def _figures(client, run_id: str) -> list[str]:
+    """The model's and the TF-IDF baseline's macro-F1 side by side, test split and golden set."""
+    metrics = client.get_run(run_id).data.metrics
+    rows = [("test split", "macro_f1"), ("golden set", "golden_macro_f1")]
+    rows += [(f"  golden {key.rsplit('_source_', 1)[1]}", key) for key in sorted(metrics)
+             if key.startswith("golden_macro_f1_source_")]
+    lines = [f"  {'macro-F1':<22} {'model':>7} {'TF-IDF':>7}"]
+    for label, key in rows:
+        model, base = metrics.get(key), metrics.get(f"baseline_{key}")
+        if model is None or base is None:
+            continue
+        ahead = ("  TF-IDF ahead" if base > model else "")
+        lines.append(f"  {label:<22} {model:>7.4f} {base:>7.4f}{ahead}")
+    return lines if len(lines) > 1 else []
+
+
+def _record_wall_time(uri: str, run_id: str, seconds: float, log: StepLog) -> list[str]:
+    """Log the pipeline's wall time (and each step's) on the MLflow run; the figures lines."""
+    import mlflow
+    client = mlflow.MlflowClient(uri)
+    client.log_metric(run_id, "pipeline_seconds", round(seconds, 1))
+    for name, step in log.steps.items():
+        if "seconds" in step:
+            client.log_metric(run_id, f"pipeline_step_seconds_{name}", round(step["seconds"], 1))
+    return _figures(client, run_id)
+
+
 def run_local(params: dict, data: str | None = None, rev: str | None = None,
-              workdir: str | None = None, repo: str | None = None) -> int:
-    """Run ingest -> validate -> train -> evaluate -> register; 0 when every step passed."""
+              workdir: str | None = None, repo: str | None = None, verbose: bool = True) -> int:
+    """Run ingest -> validate -> train -> evaluate -> register; 0 when every step passed.
+    Not `verbose`: a line per step, the full output in a log file (see the module doc)."""
     from kfp import local
 
     from components.config import state_dir, tracking_uri
@@ -112,8 +174,13 @@ def run_local(params: dict, data: str | None = None, rev: str | None = None,
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
     pipeline = build_pipeline(params)
 
-    log, started = StepLog(sys.stdout), time.time()
-    print(f"chatloop: running the pipeline locally; artifacts under {root}, MLflow at {uri}",
+    logs = root / "logs"
+    logs.mkdir(exist_ok=True)
+    logpath = logs / f"chatloop-train-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    logfile = open(logpath, "w", encoding="utf-8")
+    log, started = StepLog(sys.stdout, verbose=verbose, logfile=logfile), time.time()
+    print(f"chatloop: running the pipeline locally; artifacts under {root}, MLflow at {uri}\n"
+          f"chatloop: full log in {logpath}" + ("" if verbose else " (-v prints it here)"),
           flush=True)
     try:
         with contextlib.redirect_stdout(log):
@@ -127,9 +194,15 @@ def run_local(params: dict, data: str | None = None, rev: str | None = None,
         where = f"\n  Its inputs and outputs are in {run_dir / step}" \
             if run_dir else ""
         print(f"\nchatloop: error: the pipeline stopped at step '{step}':\n  {log.error()}"
-              f"{where}\n  The steps after it did not run ({_summary(log)}).", file=sys.stderr)
+              f"{where}\n  The steps after it did not run ({_summary(log)}).\n"
+              f"  Full log: {logpath}", file=sys.stderr)
         return 1
     finally:
+        logfile.close()
+        # kfp logs its step lines through the root logger (StepLog reads them); afterwards
+        # its INFO records (the workspace clean-up at exit) are noise unless verbose.
+        if not verbose and _kfp_info not in logging.getLogger().filters:
+            logging.getLogger().addFilter(_kfp_info)
         if saved_uri is None:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
@@ -138,10 +211,16 @@ def run_local(params: dict, data: str | None = None, rev: str | None = None,
     result = from_struct(result)  # register's dict came through a protobuf Struct
     reasons = result.get("reasons") or "-"
     reasons = reasons if isinstance(reasons, str) else "; ".join(map(str, reasons))
-    print("\nchatloop: pipeline finished: " + _summary(log))
+    wall = time.time() - started
+    try:
+        figures = _record_wall_time(result.get("tracking_uri") or uri, result["run_id"], wall, log)
+    except Exception as exc:  # noqa: BLE001 - the run is registered; a missing extra is a note
+        figures = [f"  (figures and wall time not recorded on the MLflow run: {exc})"]
+    print(f"\nchatloop: pipeline finished in {wall:.0f} s: " + _summary(log))
     print(f"  model:     {result.get('model_name')} version {result.get('version')} "
           f"(MLflow run {result.get('run_id')})")
     print(f"  gate:      {result.get('gate')} ({reasons})")
+    print("\n".join(figures))
     print(f"  artifacts: {_run_dir(root, started) or root}")
     print(f"  MLflow UI: mlflow ui --backend-store-uri {result.get('tracking_uri') or uri}")
     if result.get("gate") == "passed":

@@ -23,13 +23,46 @@ class KFPError(ValueError):
     """The KFP endpoint is unreachable or refused a request (printed as one line by the CLI)."""
 
 
+def project_version() -> str:
+    """The project's version: pyproject.toml in a checkout, else the installed package's."""
+    import tomllib
+
+    from components.config import ROOT
+    pyproject = ROOT / "pyproject.toml"
+    if pyproject.exists():
+        return tomllib.loads(pyproject.read_text())["project"]["version"]
+    from importlib.metadata import version
+    return version("chatloop")
+
+
+def pipeline_image(params: dict, image: str | None = None) -> tuple[str, str]:
+    """(image, where it came from): `image`, else `CHATLOOP_IMAGE`, else params `kfp.image`.
+    A compiled pipeline must name the image it was built for: an untagged or `:latest`
+    image from the environment or params gets the project version's tag (`:0.1.0`)."""
+    if image:
+        return image, "--image"
+    if os.environ.get("CHATLOOP_IMAGE"):
+        image, source = os.environ["CHATLOOP_IMAGE"], "$CHATLOOP_IMAGE"
+    else:
+        image, source = params["kfp"]["image"], "params kfp.image"
+    name, _, tag = image.rpartition(":")
+    if not name or "/" in tag:                      # no tag (a ':' only in a registry port)
+        name, tag = image, ""
+    if "@" not in image and tag in ("", "latest"):
+        image = f"{name}:{project_version()}"
+        source += f", tagged with the project version instead of {':' + tag if tag else 'no tag'}"
+    return image, source
+
+
 def compile_pipeline(params: dict, output: str | os.PathLike, image: str | None = None) -> str:
-    """Compile for a cluster to `output` (written whole or not at all); returns its path."""
+    """Compile for a cluster to `output` (written whole or not at all); returns its path.
+    The image is `pipeline_image(params, image)`."""
     from kfp import compiler
 
     from pipelines.pipeline import build_pipeline
 
     to_struct(params)
+    image = pipeline_image(params, image)[0]
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".yaml", dir=output.parent, prefix=f".{output.name}.")

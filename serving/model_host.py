@@ -7,12 +7,20 @@ while the old one keeps serving; the swap is one reference assignment, so a batc
 runs start to finish on one model and no message waits for, or is lost to, a reload.
 A version that fails to load is logged and the old one keeps serving; it is retried only
 when the alias moves again.
+
+Every version change it sees is logged (`alias moved: old -> new at <UTC time>`, with who
+promoted it when `chatloop promote` recorded that, else a note that the alias was moved
+elsewhere, e.g. in the MLflow UI, which keeps no who/when) and recorded on the new registry
+version as tags `served_since` (UTC time this server first served it; the first server to
+see it sets it) and `served_after` (the version it replaced). A registry that refuses the
+tag write (read-only credentials) only costs a warning.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import threading
+import time
 from pathlib import Path
 
 from components import registry
@@ -49,7 +57,35 @@ class ModelHost:
             self.model, self.version = model, version
         if old is not None:
             self.reloads += 1
-            log.info("model %s: switched version %s -> %s", self.name, old, version)
+        if old != version:
+            self._record_change(old, version)
+
+    def _record_change(self, old: str | None, new: str) -> None:
+        """Log a version change (old -> new, when, by whom if known); tag the new version."""
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        if not self.uri.startswith("models:/"):
+            log.info("model %s: serving %s -> %s at %s", self.name, old or "-", new, when)
+            return
+        name, alias, _ = registry.parse_uri(self.uri)
+        try:
+            c = registry.client()
+            tags = c.get_model_version(name, new).tags
+            who = tags.get(f"{alias}.promoted_by") if alias else None
+            origin = (f"promoted by {who} at {tags.get(f'{alias}.promoted_at')}" if who else
+                      "moved outside `chatloop promote` (e.g. the MLflow UI): no who/when record"
+                      if alias else "pinned version")
+            if "served_since" not in tags:
+                c.set_model_version_tag(name, new, "served_since", when)
+                c.set_model_version_tag(name, new, "served_after", old or "none")
+        except Exception as exc:  # noqa: BLE001 - the record must never stop serving
+            origin = f"not recorded in the registry ({type(exc).__name__}: {exc})"
+            log.warning("model %s: cannot tag version %s as served: %s", self.name, new, exc)
+        if old is None:
+            log.info("model %s: serving %s = version %s at %s (%s)", self.name, self.uri, new,
+                     when, origin)
+        else:
+            log.info("model %s: %s moved: version %s -> %s at %s (%s)", self.name,
+                     alias or self.uri, old, new, when, origin)
 
     def current(self):
         """(model, version) as one consistent snapshot for a batch."""

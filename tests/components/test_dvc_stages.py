@@ -9,7 +9,7 @@ def test_every_dvc_stage_is_a_pipeline_step():
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     assert list(stages) == list(stage.STEPS)
     for name, spec in stages.items():
-        assert spec["cmd"] == f"python -m chatloop.stage {name}"
+        assert spec["cmd"] == f"python -m chatloop.stage {name} --profile=${{profile}}"
 
 
 def test_ingest_and_validate_stages_run(tmp_path, monkeypatch, capsys):

@@ -56,6 +56,12 @@ def label_batch(model, evidence: list[Evidence], batch_size: int) -> list[tuple[
     return out
 
 
+def chat_room(message: ChatMessage) -> str:
+    """The key of a chat room across platforms (answer limits and recent lines are per room):
+    the same channel name on two platforms is two rooms."""
+    return f"{message.platform}:{message.channel}"
+
+
 def _rounded(probs: dict) -> dict:
     return {k: round(v, 5) for k, v in probs.items()}
 
@@ -75,7 +81,8 @@ class Bot:
             params["batch_size"], params["batch_ms"], params["queue_size"],
             is_question=lambda item: looks_like_question(item.message.text))
         self.metrics = metrics or Metrics()
-        self.metrics.attach(host=host, source=source, batcher=self.batcher, decisions=decisions)
+        self.metrics.attach(host=host, source=source, batcher=self.batcher, decisions=decisions,
+                            actions=actions)
         if drift is not None:
             self.metrics.attach_drift(drift)
         self.answer_queue: asyncio.Queue = asyncio.Queue(maxsize=8)
@@ -134,7 +141,7 @@ class Bot:
         records = []
         for item, ev, (label, probs, model_probs) in zip(batch, evidence, decided):
             latency = time.perf_counter() - item.arrived
-            action, answer = await self._act(item.message, ev, label, model)
+            action, answer = await self._act(item.message, ev, label, probs[label])
             record = self._record(item.message, ev, label, probs, model_probs, version,
                                   action, answer, latency)
             if action == "answer:model":    # logged by the answer worker, answer filled in
@@ -147,23 +154,24 @@ class Bot:
         self.decisions.add(records)
         return records
 
-    async def _act(self, message: ChatMessage, ev: Evidence, label: str, model):
+    async def _act(self, message: ChatMessage, ev: Evidence, label: str, confidence: float):
         """(action string, FAQ answer or None) for one decided message; `answer:model` means
         the caller queues it for the answer worker."""
         if label in ("toxic", "spam"):
-            action = await self.actions.moderate(message, label)
+            action = await self.actions.moderate(message, label, confidence=confidence)
             self.metrics.actions.labels(action).inc()
             return action, None
-        self.answerer.remember(message.channel, ev.text)
-        plan = self.answerer.plan(message.channel, ev.text, label)
+        room = chat_room(message)
+        self.answerer.remember(room, ev.text)
+        plan = self.answerer.plan(room, ev.text, label)
         if plan.source is None:
             if plan.reason:
                 self.metrics.answers.labels(plan.reason).inc()
             return ("answer-skipped:" + plan.reason if plan.reason else "none"), None
         self.metrics.answers.labels(plan.source).inc()
         if plan.source == "faq":
-            await self.actions.send_answer(message, plan.answer)
-            return "answer:faq", plan.answer
+            sent = await self.actions.send_answer(message, plan.answer)
+            return ("answer-failed" if sent == "failed" else "answer:faq"), plan.answer
         if self.answer_queue.full():
             self.metrics.answers.labels("busy").inc()
             return "answer-skipped:busy", None
@@ -176,14 +184,15 @@ class Bot:
             message, text, model, record = await self.answer_queue.get()
             try:
                 answer = await self.model_worker.background(
-                    self.answerer.model_answer, model, text, message.channel)
+                    self.answerer.model_answer, model, text, chat_room(message))
                 record["answer"] = answer or None
                 if not answer:
                     record["action"] = "answer-skipped:empty"
                 else:
                     log.info("answer to %s:%s %r: %r", message.platform, message.message_id,
                              text[:80], answer)
-                    await self.actions.send_answer(message, answer)
+                    if await self.actions.send_answer(message, answer) == "failed":
+                        record["action"] = "answer-failed"
             except Exception:  # noqa: BLE001 - one failed answer must not stop the bot
                 record["action"] = "answer-failed"
                 log.exception("answer to %s:%s failed", message.platform, message.message_id)

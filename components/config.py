@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from chatloop.errors import ChatloopError
+
 ROOT = Path(__file__).resolve().parent.parent
 PARAMS_FILE = ROOT / "params.yaml"
 
@@ -26,10 +28,14 @@ def state_dir() -> Path:
 def tracking_uri() -> str:
     """`MLFLOW_TRACKING_URI` when set, else a SQLite store in the state folder."""
     from components.settings import Env
-    return Env.read("mlflow_tracking_uri") or f"sqlite:///{state_dir() / 'mlflow.db'}"
+    uri = Env.read("mlflow_tracking_uri")
+    if uri and uri.startswith("http"):
+        from chatloop.urls import check_service_url
+        check_service_url(uri)    # MLflow credentials must not cross a network in the clear
+    return uri or f"sqlite:///{state_dir() / 'mlflow.db'}"
 
 
-class ParamsError(ValueError):
+class ParamsError(ChatloopError, ValueError):
     """Params that do not fit the schema (components.settings): one line per problem, each
     `key.path: what is wrong`; `problems` holds them."""
 

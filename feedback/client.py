@@ -11,10 +11,13 @@ import uuid
 
 import httpx
 
+from chatloop.errors import ChatloopError
+from chatloop.urls import check_service_url
+
 RETRY_STATUS = {502, 503, 504}
 
 
-class FeedbackAPIError(RuntimeError):
+class FeedbackAPIError(ChatloopError, RuntimeError):
     """The service refused a request (4xx) or stayed unreachable; `status` is the HTTP code."""
 
     def __init__(self, message: str, status: int | None = None):
@@ -26,6 +29,7 @@ class FeedbackClient:
     """Thread-safe; one instance per service URL. `token` is a moderator or service token."""
 
     def __init__(self, url: str, token: str, *, timeout: float = 10.0, retry_for: float = 30.0):
+        check_service_url(url)        # the token must not cross a network in the clear
         self.retry_for = retry_for
         self.retries = 0          # requests repeated after a transport error or a 5xx
         self.http = httpx.Client(base_url=url.rstrip("/"), timeout=timeout,

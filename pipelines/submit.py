@@ -14,12 +14,14 @@ import urllib.request
 import warnings
 from pathlib import Path
 
+from chatloop.errors import ChatloopError, UsageError
+from chatloop.urls import InsecureUrl, check_service_url
 from pipelines.params import to_struct
 
 TOKEN_ENV = "KFP_TOKEN"
 
 
-class KFPError(ValueError):
+class KFPError(ChatloopError):
     """The KFP endpoint is unreachable or refused a request (printed as one line by the CLI)."""
 
 
@@ -80,7 +82,7 @@ def compile_pipeline(params: dict, output: str | os.PathLike, image: str | None 
 def check_cron(cron: str) -> str:
     """KFP uses 6-field cron (seconds first), e.g. `0 0 3 * * *` = 03:00 every day."""
     if len(cron.split()) != 6:
-        raise ValueError(f"cron {cron!r} must have 6 fields (second minute hour day month "
+        raise UsageError(f"cron {cron!r} must have 6 fields (second minute hour day month "
                          "weekday), e.g. '0 0 3 * * *' for 03:00 every day")
     return cron
 
@@ -90,6 +92,10 @@ def _probe(host: str) -> None:
     its health check for ~25 s and then raises an unhelpful TimeoutError)."""
     if not host.startswith(("http://", "https://")):
         raise KFPError(f"KFP host {host!r} must start with http:// or https://")
+    try:
+        check_service_url(host)   # the token goes in the clear over plain http
+    except InsecureUrl as exc:
+        raise KFPError(f"KFP host: {exc}") from None
     try:
         urllib.request.urlopen(host.rstrip("/") + "/apis/v2beta1/healthz", timeout=10).close()
     except urllib.error.HTTPError:

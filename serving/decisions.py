@@ -22,46 +22,33 @@ import json
 import logging
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 
-from components.config import state_dir
-from serving.sources.base import SourceError, check_url
+from components import jsonl
+from components.config import load_params, state_dir
+from chatloop import urls
+from serving.sources.base import SourceError
 
 log = logging.getLogger(__name__)
 URL_ENV, TOKEN_ENV = "CHATLOOP_FEEDBACK_URL", "CHATLOOP_FEEDBACK_TOKEN"
 MAX_BATCH = 1000          # the feedback service's limit per request
-MAX_TEXT = 2000           # the feedback service's limit per message text
 REJECTED = {400, 413, 422}
-CLUSTER_HTTP_ENV = "CHATLOOP_ALLOW_CLUSTER_HTTP"
-CLUSTER_SUFFIXES = (".svc", ".svc.cluster.local")
-
-
 def check_service_url(url: str, allow_cluster_http: bool | None = None) -> str:
-    """`url` if check_url accepts it, or if it is plain http to an in-cluster service name and
-    plain in-cluster http is allowed (default: CHATLOOP_ALLOW_CLUSTER_HTTP=1); else SourceError."""
-    if allow_cluster_http is None:
-        allow_cluster_http = os.environ.get(CLUSTER_HTTP_ENV, "").strip() == "1"
-    parts = urlsplit(url)
-    host = (parts.hostname or "").rstrip(".")
-    if (parts.scheme == "http" and host.endswith(CLUSTER_SUFFIXES)
-            and host.split(".")[0] and allow_cluster_http):
-        return url
+    """chatloop.urls.check_service_url, raising SourceError as the sources do."""
     try:
-        return check_url(url)
-    except SourceError:
-        if parts.scheme == "http" and host.endswith(CLUSTER_SUFFIXES):
-            raise SourceError(f"refusing {url!r}: plain http to an in-cluster service needs "
-                              f"{CLUSTER_HTTP_ENV}=1 (only where a mesh adds mTLS); "
-                              "else use https") from None
-        raise
+        return urls.check_service_url(url, allow_cluster_http)
+    except urls.InsecureUrl as exc:
+        raise SourceError(str(exc)) from None
 
 
 class DecisionLog:
     def __init__(self, url: str | None = None, token: str | None = None,
                  out_path: str | Path | None = None, spool_path: str | Path | None = None,
-                 flush_seconds: float = 2.0, http_timeout: float = 10.0):
+                 flush_seconds: float = 2.0, http_timeout: float = 10.0,
+                 max_text_chars: int | None = None):
+        """`max_text_chars`: the feedback service's limit per message text (params
+        feedback.max_text_chars, read from params.yaml when None); longer texts are cut."""
         self.url = (url if url is not None else os.environ.get(URL_ENV) or "").rstrip("/")
         if self.url:
             check_service_url(self.url + "/v1/decisions")
@@ -69,6 +56,8 @@ class DecisionLog:
         self.spool = Path(spool_path) if spool_path else state_dir() / "decisions-spool.jsonl"
         self.rejected = self.spool.with_name("decisions-rejected.jsonl")
         self.flush_seconds, self.http_timeout = flush_seconds, http_timeout
+        self.max_text_chars = (load_params()["feedback"]["max_text_chars"]
+                               if max_text_chars is None else max_text_chars)
         self.out = open(out_path, "w", encoding="utf-8") if out_path else None
         self.count = 0
         self.sent = 0
@@ -96,17 +85,15 @@ class DecisionLog:
 
     def _drop_first(self, n: int) -> None:
         """Remove the first n records from the spool (atomic rename; no await inside)."""
-        lines = self.spool.read_text(encoding="utf-8").splitlines(keepends=True)
-        tmp = self.spool.with_suffix(".tmp")
-        tmp.write_text("".join(lines[n:]), encoding="utf-8")
-        os.replace(tmp, self.spool)
+        lines = self.spool.read_text(encoding="utf-8").splitlines()
+        jsonl.write_lines_atomic(self.spool, lines[n:])
 
     async def _post(self, client: httpx.AsyncClient, lines: list[str]) -> str:
         """POST one batch: 'ok', 'rejected' (invalid: set aside) or the reason it failed."""
         batch = []
         for line in lines:
             record = json.loads(line)
-            record["text"] = record["text"][:MAX_TEXT]
+            record["text"] = record["text"][:self.max_text_chars]
             batch.append(record)
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:

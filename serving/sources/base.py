@@ -9,47 +9,37 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import ipaddress
 import logging
 import random
 from typing import AsyncIterator
-from urllib.parse import urlsplit
 
 import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, WebSocketException
 
+from chatloop import urls
+from chatloop.errors import ChatloopError
+from chatloop.urls import is_loopback  # noqa: F401 - sources import it from here
 from serving.message import ChatMessage
 
 log = logging.getLogger(__name__)
 
 
 
-class SourceError(Exception):
+class SourceError(ChatloopError):
     """A source that cannot go on (bad spec, reconnects exhausted)."""
 
 
-class Unavailable(Exception):
+class Unavailable(ChatloopError):
     """The channel cannot be joined right now (offline, lookup refused): retried with backoff."""
 
 
-def is_loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host or "").is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(url: str) -> str:
-    """Return `url` if it is TLS (https/wss), or plain http/ws to a loopback host (tests only)."""
-    parts = urlsplit(url)
-    if parts.scheme in ("https", "wss"):
-        return url
-    if parts.scheme in ("http", "ws") and is_loopback(parts.hostname):
-        return url
-    raise SourceError(f"refusing {url!r}: only https:// or wss:// (plain only to 127.0.0.1)")
+    """chatloop.urls.check_url, raising SourceError (a source cannot start on such a URL)."""
+    try:
+        return urls.check_url(url)
+    except urls.InsecureUrl as exc:
+        raise SourceError(str(exc)) from None
 
 
 # What a dropped or refused connection raises; all lead to a reconnect.

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from serving.decisions import CLUSTER_HTTP_ENV, DecisionLog, check_service_url
+from chatloop.urls import CLUSTER_HTTP_ENV
+from serving.decisions import DecisionLog, check_service_url
 from serving.sources.base import SourceError
 
 ROOT = Path(__file__).resolve().parents[2]

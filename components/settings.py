@@ -221,6 +221,7 @@ class Lora(Section):
 class Train(Section):
     """`train:` the supervised fine-tuning."""
     epochs: Positive = Field(description="passes over the training examples")
+    max_steps: Count = Field(description="optimizer steps at most; 0 = as many as the epochs take")
     learning_rate: Float = Field(gt=0, description="peak learning rate (cosine schedule)")
     batch_size: Positive = Field(description="examples per device step")
     grad_accum: Positive = Field(description="steps accumulated per optimizer step")
@@ -406,6 +407,29 @@ class Actions(Section):
     """`serving.actions:` moderation actions."""
     timeout_s: Positive = Field(le=1_209_600, description="Twitch timeout / CHZZK restriction for "
                                 "spam (Twitch allows 1 s to 2 weeks)")
+    max_tries: Positive = Field(description="tries of one action or reply (429s, a refreshed 401)")
+    max_wait_s: Seconds = Field(description="longest wait after one 429")
+    default_retry_s: Seconds = Field(description="wait after a 429 that names none")
+    token_refresh_margin_s: Seconds = Field(description="OAuth tokens are refreshed this long "
+                                            "before they expire")
+
+
+class PingSource(Section):
+    """A websocket source's own keepalive."""
+    ping_interval_s: Seconds = Field(description="seconds between the client's keepalive pings")
+
+
+class YouTubeSource(Section):
+    """`serving.sources.youtube:` the Data API's quota."""
+    daily_quota: Positive = Field(description="Data API units per day for this project")
+    quota_warn_fraction: Share = Field(description="a warning at this share of the daily quota")
+
+
+class Sources(Section):
+    """`serving.sources:` per-platform source settings."""
+    soop: PingSource
+    chzzk: PingSource
+    youtube: YouTubeSource
 
 
 class Drift(Section):
@@ -449,6 +473,7 @@ class Serving(Section):
     answer: Answer
     rules: Rules
     actions: Actions
+    sources: Sources
     drift: Drift
     api: Api
 
@@ -545,8 +570,6 @@ class Env(_EnvBase):
     chatloop_moderator_tokens: SecretStr | None = _secret("feedback moderators, name:token,...")
     chatloop_service_tokens: SecretStr | None = _secret("feedback services (the bot), "
                                                         "name:token,...")
-    chatloop_feedback_crash_at: str | None = Field(None, description="test hook: the export step "
-                                                   "after which to fail")
     # Twitch (chat, Helix moderation, OAuth refresh)
     twitch_chat_token: SecretStr | None = _secret("IRC user token (`oauth:` optional)")
     twitch_bot_nick: str | None = Field(None, description="the bot's login for IRC")

@@ -15,6 +15,7 @@ import re
 import signal
 import sys
 
+from chatloop.errors import UsageError, run_cli
 from components.config import load_params, state_dir
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--poll-seconds", type=float, help="override serving.poll_seconds")
     p.add_argument("--params", help="params file (default: params.yaml)")
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="debug logging, and a traceback with every error")
     return p
 
 
@@ -49,7 +52,7 @@ def parse_rate(value: str | None):
     except ValueError:
         rate = 0.0
     if rate <= 0:
-        raise ValueError(f"--rate must be a positive number or 'recorded', not {value!r}")
+        raise UsageError(f"--rate must be a positive number or 'recorded', not {value!r}")
     return rate
 
 
@@ -68,9 +71,10 @@ async def serve(args, everything: dict) -> None:
     params = everything["serving"]
     specs = [args.source] if isinstance(args.source, str) else list(args.source)
     if len(set(specs)) != len(specs):
-        raise ValueError(f"--source given twice: {sorted(s for s in specs if specs.count(s) > 1)}")
+        raise UsageError(f"--source given twice: {sorted(s for s in specs if specs.count(s) > 1)}")
     commands, client = chat_commands()
-    sources = [open_spec(spec, commands, parse_rate(args.rate)) for spec in specs]
+    sources = [open_spec(spec, commands, parse_rate(args.rate), params["sources"])
+               for spec in specs]
     source = sources[0] if len(sources) == 1 else MergedSource(sources, names=specs)
     answerer = Answerer(params["answer"], load_faq(args.faq) if args.faq else [], args.card)
     host = ModelHost(args.model, args.poll_seconds or params["poll_seconds"], device=args.device)
@@ -79,21 +83,25 @@ async def serve(args, everything: dict) -> None:
     tag = re.sub(r"[^A-Za-z0-9_.-]+", "_", "+".join(specs))[:150]
     decisions = DecisionLog(out_path=args.decisions_out,
                             spool_path=state_dir() / f"decisions-spool-{tag}.jsonl",
-                            flush_seconds=params["decisions_flush_seconds"])
+                            flush_seconds=params["decisions_flush_seconds"],
+                            max_text_chars=everything["feedback"]["max_text_chars"])
     relay = ModerationRelay(spool_path=state_dir() / f"platform-events-spool-{tag}.jsonl",
                             flush_seconds=params["decisions_flush_seconds"])
     for one in sources:
         wire(one, relay)
-    settings = params.get("drift") or {}
+    settings = params["drift"]
     drift = DriftMonitor(
-        window=settings.get("window", 1000), min_decisions=settings.get("min_decisions", 200),
-        max_js_distance=settings.get("max_js_distance", 0.2),
-        check_seconds=settings.get("check_seconds", 30), shares_for=registry_shares(host.name),
-        on_drift=retrain_trigger(settings.get("trigger", "none"),
-                                 everything.get("feedback") or {}, everything))
+        window=settings["window"], min_decisions=settings["min_decisions"],
+        max_js_distance=settings["max_js_distance"], check_seconds=settings["check_seconds"],
+        shares_for=registry_shares(host.name),
+        on_drift=retrain_trigger(settings["trigger"], everything["feedback"], everything))
     metrics = Metrics()
     bot = Bot(source, host, params, answerer=answerer,
-              actions=Actions(args.act, params["actions"]["timeout_s"]),
+              actions=Actions(args.act, params["actions"]["timeout_s"],
+                              max_tries=params["actions"]["max_tries"],
+                              max_wait_s=params["actions"]["max_wait_s"],
+                              default_retry_s=params["actions"]["default_retry_s"],
+                              refresh_margin_s=params["actions"]["token_refresh_margin_s"]),
               decisions=decisions, metrics=metrics, drift=drift)
     helpers = [asyncio.create_task(relay.run()), asyncio.create_task(drift.run())]
     server = None
@@ -143,35 +151,40 @@ def chat_commands():
     return ChatCommands(client), client
 
 
-def open_spec(spec: str, commands, rate):
-    """The source for one --source spec (Twitch and Discord with chat commands wired)."""
+def open_spec(spec: str, commands, rate, settings: dict | None = None):
+    """The source for one --source spec (Twitch and Discord with chat commands wired);
+    `settings`: params serving.sources."""
     from serving.sources import open_source
-    if spec.startswith("replay:"):
+    platform = spec.partition(":")[0]
+    if platform == "replay":
         return open_source(spec, rate=rate)
-    if commands is not None and spec.partition(":")[0] in ("twitch", "discord"):
+    if commands is not None and platform in ("twitch", "discord"):
         from serving.chat_commands import open_with_commands
         return open_with_commands(spec, commands)
-    return open_source(spec)
+    mine = (settings or {}).get(platform, {})
+    options = ({"ping_interval": mine["ping_interval_s"]} if "ping_interval_s" in mine else {})
+    if platform == "youtube" and mine:
+        options = {"daily_quota": mine["daily_quota"],
+                   "quota_warn_fraction": mine["quota_warn_fraction"]}
+    return open_source(spec, **options)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from components.registry import RegistryError
-    from serving.answers import FAQError
-    from serving.sources.base import SourceError
-
+    """Exit 0 when stopped (SIGINT/SIGTERM) or the sources end; a ChatloopError is one line
+    and exit 2 (chatloop.errors)."""
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO,
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
+
+    def run() -> int:
         params = load_params(args.params)
-        asyncio.run(serve(args, params))
-    except asyncio.CancelledError:
-        log.info("stopped")
+        try:
+            asyncio.run(serve(args, params))
+        except asyncio.CancelledError:
+            log.info("stopped")
         return 0
-    except (SourceError, FAQError, RegistryError, FileNotFoundError, ValueError, KeyError) as exc:
-        print(f"chatloop serve: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+
+    return run_cli("chatloop serve", run, verbose=args.verbose)
 
 
 if __name__ == "__main__":

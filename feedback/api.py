@@ -9,7 +9,6 @@ See docs/feedback.md.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -19,12 +18,12 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import (AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field,
-                      ValidationError)
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from chatloop.auth import Bearer, check_distinct, parse_tokens
-from feedback.store import MAX_ID, SURROGATE, FeedbackError, IdempotencyConflict, Store
+from chatloop.bodies import describe, parse_json
+from feedback.store import MAX_ID, FeedbackError, IdempotencyConflict, Store
 
 log = logging.getLogger(__name__)
 MODERATOR_TOKENS_ENV = "CHATLOOP_MODERATOR_TOKENS"
@@ -182,57 +181,19 @@ class GroupCommit:
                     future.set_result(result)
 
 
-def describe(errors: list[dict]) -> str:
-    """Pydantic errors as one readable line: 'decisions.0.label: Field required; ...'."""
-    return "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ()) if x != 'body') or 'body'}: "
-                     f"{e.get('msg')}" for e in errors)
-
-
-def invalid_unicode(data: Any) -> str | None:
-    """Where a string (or key) holding a lone surrogate is in validated data,
-    e.g. 'decisions.3.text'; None when there is none. Such a string ("\\ud800" in JSON)
-    cannot be stored or sent back as UTF-8."""
-    todo = [(data, "")]
-    while todo:
-        value, where = todo.pop()
-        if isinstance(value, str):
-            if SURROGATE.search(value):
-                return where.encode("utf-8", "backslashreplace").decode()
-        elif isinstance(value, dict):
-            todo.extend((x, f"{where}.{k}".lstrip(".")) for k, v in value.items() for x in (k, v))
-        elif isinstance(value, (list, tuple)):
-            todo.extend((v, f"{where}.{i}".lstrip(".")) for i, v in enumerate(value))
-    return None
-
-
 async def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
-    """The JSON body (whatever the Content-Type says) validated against `model`; strings
-    must be valid Unicode."""
-    raw = await request.body()
-    try:
-        data = json.loads(raw)
-    except RecursionError:
-        raise HTTPException(400, "malformed JSON body: nested too deeply") from None
-    except ValueError as exc:    # bad JSON or UTF-8, or an integer of over 4300 digits
-        raise HTTPException(400, f"malformed JSON body: {exc}") from None
-    if not isinstance(data, dict):
-        raise HTTPException(422, "the body must be a JSON object")
-    try:
-        body = model.model_validate(data)
-    except ValidationError as exc:
-        raise HTTPException(422, describe(exc.errors())) from None
-    where = invalid_unicode(body.model_dump())
-    if where is not None:
-        raise HTTPException(422, f"{where}: not valid Unicode (a lone surrogate such as "
-                                 "\\ud800)")
-    return body
+    """The JSON body validated against `model` (chatloop.bodies.parse_json)."""
+    return parse_json(await request.body(), model, too_deep_status=400)
 
 
 def create_app(store: Store | None = None, *, moderator_tokens: dict[str, str] | None = None,
                service_tokens: dict[str, str] | None = None, settings: dict | None = None) -> FastAPI:
-    """The app. Tokens default to the environment; `settings` is params.yaml's `feedback:`."""
+    """The app. Tokens default to the environment; `settings` is params.yaml's `feedback:`
+    (as load_params returns it; None: read from params.yaml)."""
     store = store or Store()
-    settings = settings or {}
+    if settings is None:
+        from components.config import load_params
+        settings = load_params()["feedback"]
     moderators = parse_tokens(os.environ.get(MODERATOR_TOKENS_ENV), MODERATOR_TOKENS_ENV) \
         if moderator_tokens is None else moderator_tokens
     services = parse_tokens(os.environ.get(SERVICE_TOKENS_ENV), SERVICE_TOKENS_ENV) \
@@ -247,11 +208,8 @@ def create_app(store: Store | None = None, *, moderator_tokens: dict[str, str] |
     app = FastAPI(title="chatloop feedback", version="1")
     app.add_middleware(Guard)
     app.state.store = store
-    moderation = settings.get("platform_moderation") or {}
-    if "window_s" in moderation:
-        store.moderation_window_s = float(moderation["window_s"])
-    if "late_s" in moderation:
-        store.moderation_late_s = float(moderation["late_s"])
+    store.moderation_window_s = float(settings["platform_moderation"]["window_s"])
+    store.moderation_late_s = float(settings["platform_moderation"]["late_s"])
     committer = app.state.committer = GroupCommit(store)
 
     async def caller(authorization: str | None = Header(default=None)) -> Caller:
@@ -310,11 +268,10 @@ def create_app(store: Store | None = None, *, moderator_tokens: dict[str, str] |
 
     @app.get("/v1/review")
     def review(limit: int = Query(50, ge=1, le=500),
-               confident_share: float = Query(settings.get("review_confident_share", 0.1),
+               confident_share: float = Query(settings["review_confident_share"],
                                               ge=0.0, le=1.0),
                who: Caller = Depends(caller)):
-        items = store.review_queue(limit, confident_share,
-                                   settings.get("review_confident_min", 0.9))
+        items = store.review_queue(limit, confident_share, settings["review_confident_min"])
         return {"items": items, "moderator": who.name}
 
     @app.get("/v1/stats")

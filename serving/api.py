@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import json
 import logging
 import math
 import os
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,10 +32,12 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from chatloop.auth import Bearer, check_distinct, parse_tokens
+from chatloop.bodies import describe, parse_json
+from chatloop.errors import ChatloopError
 from serving.answers import Answerer, cap, readable_answer
 from serving.bot import _rounded, label_batch
 from serving.message import ChatMessage
@@ -47,9 +47,6 @@ from serving.rules import Rules
 
 log = logging.getLogger(__name__)
 TOKENS_ENV, READ_TOKENS_ENV = "CHATLOOP_API_TOKENS", "CHATLOOP_API_READ_TOKENS"
-SURROGATE = re.compile("[\ud800-\udfff]")
-JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-BRACKET = re.compile(rb"[\[\]{}]")
 
 
 @dataclass(frozen=True)
@@ -88,36 +85,6 @@ class BodyLimit:
         await self.app(scope, counted_receive, send)
 
 
-def json_depth(raw: bytes) -> int:
-    """The deepest nesting of arrays and objects in a JSON text, without parsing it."""
-    depth = deepest = 0
-    for bracket in BRACKET.findall(JSON_STRING.sub(b"", raw)):
-        depth += 1 if bracket in b"[{" else -1
-        deepest = max(deepest, depth)
-    return deepest
-
-
-def describe(errors: list[dict]) -> str:
-    """Pydantic errors as one line: 'messages.0.text: String should have at least 1 character'."""
-    return "; ".join(f"{'.'.join(str(x) for x in e.get('loc', ())) or 'body'}: {e.get('msg')}"
-                     for e in errors)
-
-
-def lone_surrogate(data: Any) -> str | None:
-    """Where a string holding a lone surrogate ("\\ud800" in JSON) is, or None."""
-    todo = [(data, "")]
-    while todo:
-        value, where = todo.pop()
-        if isinstance(value, str):
-            if SURROGATE.search(value):
-                return where or "body"
-        elif isinstance(value, dict):
-            todo.extend((x, f"{where}.{k}".lstrip(".")) for k, v in value.items() for x in (k, v))
-        elif isinstance(value, list):
-            todo.extend((v, f"{where}.{i}".lstrip(".")) for i, v in enumerate(value))
-    return None
-
-
 class RateLimit:
     """At most `per_minute` calls per caller in any 60 s; `retry_after` says when a refused
     caller may call again."""
@@ -144,7 +111,7 @@ class AnswerWorker:
     """One model answer at a time (like the bot's answer worker), at most `waiting` queued
     behind it; one more is refused with Busy instead of waiting."""
 
-    class Busy(Exception):
+    class Busy(ChatloopError):
         pass
 
     def __init__(self, waiting: int):
@@ -221,27 +188,8 @@ def create_app(host: ModelHost, params: dict, answerer: Answerer,
         return who
 
     async def parse(request: Request, model: type[BaseModel]) -> BaseModel:
-        raw = await request.body()
-        if json_depth(raw) > p["max_json_depth"]:
-            raise HTTPException(422, f"JSON nested deeper than serving.api.max_json_depth "
-                                     f"({p['max_json_depth']})")
-        try:
-            data = json.loads(raw)
-        except RecursionError:
-            raise HTTPException(422, "JSON nested too deeply") from None
-        except ValueError as exc:   # bad JSON or UTF-8, or an integer of over 4300 digits
-            raise HTTPException(400, f"malformed JSON body: {exc}") from None
-        if not isinstance(data, dict):
-            raise HTTPException(422, "the body must be a JSON object")
-        try:
-            body = model.model_validate(data)
-        except ValidationError as exc:
-            raise HTTPException(422, describe(exc.errors())) from None
-        where = lone_surrogate(body.model_dump())
-        if where is not None:
-            raise HTTPException(422, f"{where}: not valid Unicode (a lone surrogate such as "
-                                     "\\ud800)")
-        return body
+        return parse_json(await request.body(), model, max_depth=p["max_json_depth"],
+                          depth_setting="serving.api.max_json_depth")
 
     def within_cost(chars: int) -> None:
         if chars > p["max_request_chars"]:

@@ -8,8 +8,9 @@ part="heldout"): fact accuracy (the answer contains the card's value), abstentio
 questions the card cannot answer (an unknown fact or a private question: the answer must not
 assert a value), readable answers (serving.answers.readable_answer), chrF against the
 reference answer; and on the held-out chatbot-data pairs when `--split` gives an ingested
-split. `--markdown` writes the 20 hand-written viewer questions (data/independent) with the
-bot's answers under a demo card, the table docs/quality.md shows. Asserts nothing.
+split. `--markdown` writes 20 hand-written viewer questions (data/independent, every fourth
+line) with the answers under a demo card (the table in docs/quality.md), marking those the
+bot would drop (serving.answers.readable_answer). Asserts nothing.
 """
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ from components.cardqa import generate  # noqa: E402
 from components.labels import answer_messages  # noqa: E402
 from serving.answers import readable_answer  # noqa: E402
 
-DEMO_CARD = ("스트리머 하늘, 주 게임 발로란트, 방송 시간 매일 밤 8시~새벽 1시, 휴방 수요일, "
-             "마이크 슈어 SM7B, 팬카페 네이버 카페 하늘정원, 채팅 규칙 링크 금지, 도배 금지")
+DEMO_CARD = ("스트리머 감자. 매일 밤 9시부터 새벽 1시까지 방송. 주 게임 리그 오브 레전드, 가끔 "
+             "마인크래프트. 마이크 슈어 SM7B. 디스코드 서버 있음(구독자 전용).")
 DEMO_RECENT = ["ㅋㅋㅋㅋ 방금 개웃기네", "오늘도 화이팅!", "에임 미쳤다"]
 ABSTAIN = ("모르", "어려워", "없어요", "안내된 게 없", "여쭤")
 
@@ -85,11 +86,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{sacrebleu.corpus_chrf(got, [[r['answer'] for r in qa]]).score:.1f}")
     if args.markdown:
         questions = [json.loads(x)["text"] for x in
-                     (ROOT / "data/independent/questions.jsonl").open()][:20]
+                     (ROOT / "data/independent/questions.jsonl").open()][::4][:20]
         got = answers(model, [{"question": q, "card": DEMO_CARD, "recent": DEMO_RECENT}
                               for q in questions])
-        lines = [f"Card: `{DEMO_CARD}`", "", "| viewer question | bot's answer |", "|---|---|"]
-        lines += [f"| {q} | {a.replace('|', '/')} |" for q, a in zip(questions, got)]
+        lines = [f"Card: `{DEMO_CARD}`", "", "| question | model answer | bot |", "|---|---|---|"]
+        lines += [f"| {q} | {a.replace('|', '/')} | "
+                  f"{'sent' if readable_answer(a) else 'dropped (not readable)'} |"
+                  for q, a in zip(questions, got)]
         Path(args.markdown).write_text("\n".join(lines) + "\n")
         print(f"wrote {args.markdown}")
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}))

@@ -93,7 +93,7 @@ def test_download_then_import_when_no_local_copy(server, tmp_path, monkeypatch):
 
     assert {n: r["rows"] for n, r in result.items()} == {
         "curse-detection": 2, "korean-hate-speech": 2, "3i4k": 2, "chatbot-data": 2, "spam": 20,
-        "livechat": 3000}
+        "livechat": 3000, "cardqa": 1500}
     assert result["3i4k"]["labels"] == {"normal": 1, "question": 1}
     assert all_files(tmp_path / "home" / "downloads") == sorted(
         f"{d}/{f}" for d, _, _, f in FILES)

@@ -33,12 +33,13 @@ os.environ.setdefault("MALLOC_MMAP_MAX_", "0")
 os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", "100000000000")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from components import jsonl  # noqa: E402
 from components.config import load_params  # noqa: E402
 from components.evaluate import (baseline_predict, classification_metrics, flag_rates,  # noqa: E402
                                  unseen_spam_hits)
 from components.ingest import CHAT_FILE, TEST_FILE, ingest_step  # noqa: E402
 from components.labels import LABELS  # noqa: E402
-from components.train import read_jsonl, train  # noqa: E402
+from components.train import train  # noqa: E402
 
 
 def split_dir(data: str | None, params: dict, tmp: Path) -> Path:
@@ -107,7 +108,7 @@ def evaluate_split(params: dict, data: Path, model_uri: str | None, tmp: Path) -
     """Train (when `model_uri` is None) and score one split; prints its report and returns
     the model's, the baseline's and the bot's scores."""
     from components.registry import load_model
-    train_rows, test = read_jsonl(data / CHAT_FILE), read_jsonl(data / TEST_FILE)
+    train_rows, test = jsonl.load(data / CHAT_FILE), jsonl.load(data / TEST_FILE)
     if model_uri is None:
         model_uri = str(tmp / "model")
         started = time.time()

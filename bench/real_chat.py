@@ -25,10 +25,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from components.config import load_params  # noqa: E402
+from components import jsonl  # noqa: E402
 from components.evaluate import baseline_predict, classification_metrics  # noqa: E402
 from components.ingest import GOLDEN_FILE, TEST_FILE, _Files, read_rows  # noqa: E402
 from components.labels import normalize_text  # noqa: E402
-from components.train import read_jsonl  # noqa: E402
 
 
 def flagged(rows: list[dict], pred: list[str]) -> float | None:
@@ -71,7 +71,7 @@ def main() -> None:
     args = ap.parse_args()
     params = load_params(profile=args.profile)
     split = Path(args.split)
-    test, golden = read_jsonl(split / TEST_FILE), read_jsonl(split / GOLDEN_FILE)
+    test, golden = jsonl.load(split / TEST_FILE), jsonl.load(split / GOLDEN_FILE)
     held = {r["text"] for r in test + golden}
     everything = [row for _, _, row in read_rows(_Files(), [args.raw]) if "text" in row]
     pool = [{"text": normalize_text(r["text"]), "label": r["label"]} for r in everything]

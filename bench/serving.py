@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import re
 import sys
@@ -31,9 +30,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from components import jsonl  # noqa: E402
+
 
 def sample_texts(n: int) -> list[str]:
-    rows = [json.loads(line)["text"] for line in open(ROOT / "data/sample/chat.jsonl", encoding="utf-8")]
+    rows = [row["text"] for row in jsonl.load(ROOT / "data/sample/chat.jsonl")]
     return [rows[i % len(rows)] for i in range(n)]
 
 
@@ -47,8 +48,7 @@ def run_bot(host, params, texts: list[str], rate: float | None) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         chat, out = Path(tmp) / "chat.jsonl", Path(tmp) / "out.jsonl"
-        chat.write_text("".join(json.dumps({"text": t, "user_id": f"u{i % 50}"}, ensure_ascii=False)
-                                + "\n" for i, t in enumerate(texts)), encoding="utf-8")
+        jsonl.write_atomic(chat, ({"text": t, "user_id": f"u{i % 50}"} for i, t in enumerate(texts)))
         source = ReplaySource(chat, rate=rate)
         bot = Bot(source, host, params, answerer=Answerer(params["answer"]), actions=Actions(),
                   decisions=DecisionLog(url="", out_path=out, spool_path=Path(tmp) / "spool"),
@@ -56,7 +56,7 @@ def run_bot(host, params, texts: list[str], rate: float | None) -> dict:
         start = time.perf_counter()
         asyncio.run(bot.run())
         wall = time.perf_counter() - start
-        latency = [json.loads(line)["latency_ms"] for line in out.read_text(encoding="utf-8").splitlines()]
+        latency = [row["latency_ms"] for row in jsonl.load(out)]
     return {"messages": len(latency), "wall_s": wall, "msgs_per_s": len(latency) / wall,
             "p50_ms": float(np.percentile(latency, 50)), "p99_ms": float(np.percentile(latency, 99)),
             "dropped": sum(bot.batcher.drops.values())}

@@ -89,13 +89,15 @@ def worker(spec: dict) -> dict:
 
     from components.ingest import ANSWERS_TRAIN, CHAT_FILE
     from components.model import pick_device, text_normalizer
-    from components.train import (balance_rows, build_examples, lora_config, read_jsonl,
-                                  sft_config)
+    from components import jsonl
+    from components.model import compute_dtype
+    from components.train import balance_rows, build_examples, lora_config, sft_config
 
     params, t = spec["params"], spec["params"]["train"]
     torch.manual_seed(int(t["seed"]))
     device = pick_device()
-    dtype = torch.bfloat16 if device == "cuda" and t.get("gpu_dtype") == "bfloat16" else torch.float32
+    bf16 = compute_dtype(device, params["model"]["dtype"]) == torch.bfloat16   # as train does
+    dtype = torch.bfloat16 if device == "cuda" and bf16 else torch.float32
     tokenizer = AutoTokenizer.from_pretrained(spec["base"])
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -107,9 +109,9 @@ def worker(spec: dict) -> dict:
     model = get_peft_model(model, lora_config(params, tied))
 
     data = Path(spec["data"])
-    chat = balance_rows(read_jsonl(data / CHAT_FILE), float(t.get("balance") or 0), int(t["seed"]))
-    examples = build_examples(chat, read_jsonl(data / ANSWERS_TRAIN), float(t["answer_ratio"]),
-                              int(t["seed"]), text_normalizer(t.get("normalize") or "none"))
+    chat = balance_rows(jsonl.load(data / CHAT_FILE), float(t["balance"]), int(t["seed"]))
+    examples = build_examples(chat, jsonl.load(data / ANSWERS_TRAIN), float(t["answer_ratio"]),
+                              int(t["seed"]), text_normalizer(t["normalize"]))
     ends: list[tuple[float, float]] = []  # (wall, process CPU time) at each step's end
     warm = spec["warmup"]
 
@@ -122,7 +124,7 @@ def worker(spec: dict) -> dict:
                 control.should_training_stop = True
 
     with tempfile.TemporaryDirectory() as tmp:
-        args = sft_config(params, tmp, device)
+        args = sft_config(params, tmp, device, bf16)
         args.max_steps, args.disable_tqdm, args.logging_steps = spec["max_steps"], True, 10 ** 6
         if spec["pad_to_max"]:
             args.pad_to_multiple_of = int(t["max_length"])
@@ -171,13 +173,14 @@ def prepare(params: dict, tmp: Path, gemma_random: bool) -> tuple[Path, str]:
     With `gemma_random` only the tiny base's tokenizer is used (the worker builds the model).
     """
     from components.ingest import ANSWERS_TRAIN, CHAT_FILE, ingest
-    from components.train import prepare_base, read_jsonl
+    from components import jsonl
+    from components.train import prepare_base
 
     d = params["data"]
     data = tmp / "data"
     ingest(["data/sample"], data, test_size=float(d["test_size"]), seed=int(d["seed"]),
            max_answers=int(d["max_answers"]))
-    chat, answers = read_jsonl(data / CHAT_FILE), read_jsonl(data / ANSWERS_TRAIN)
+    chat, answers = jsonl.load(data / CHAT_FILE), jsonl.load(data / ANSWERS_TRAIN)
     texts = [r["text"] for r in chat] + [r["question"] + " " + r["answer"] for r in answers]
     if gemma_random:
         params = {**params, "model": {**params["model"], "base": "tiny"}}

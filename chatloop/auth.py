@@ -11,11 +11,13 @@ from __future__ import annotations
 import hmac
 from typing import Generic, Iterable, TypeVar
 
+from chatloop.errors import ChatloopError
+
 MIN_TOKEN_CHARS = 8   # `openssl rand -hex 16` gives 32
 T = TypeVar("T")
 
 
-class TokenError(ValueError):
+class TokenError(ChatloopError):
     """A token list that must not be used; the message never contains a token."""
 
 

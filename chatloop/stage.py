@@ -1,7 +1,8 @@
-"""One pipeline step for `dvc repro`: `python -m chatloop.stage STEP [--profile=NAME]` (see
-dvc.yaml), and `follow_home`, which points a checkout's DVC remote at `CHATLOOP_HOME`.
+"""One pipeline step for `dvc repro`: `python -m chatloop.stage STEP [--profile=NAME] [-v]`
+(see dvc.yaml), and `follow_home`, which points a checkout's DVC remote at `CHATLOOP_HOME`.
 
 The same component functions as the KFP pipeline, with fixed folders under artifacts/.
+A ChatloopError is one line and exit 2; `-v` adds the traceback (chatloop.errors).
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from chatloop.errors import run_cli
 from components.config import ROOT, load_params
 
 OUT = "artifacts"
@@ -59,31 +61,37 @@ def follow_home(repo: str | os.PathLike) -> str | None:
 def _missing_inputs(params: dict) -> list[str]:
     """Data paths in params that ingest would not find (relative ones are the project's)."""
     d = params["data"]
-    return [p for p in [*d["sources"], d.get("golden") or ""] if p and not (ROOT / p).exists()]
+    return [p for p in [*d["sources"], d["golden"]] if p and not (ROOT / p).exists()]
 
 
 def main(argv: list[str]) -> int:
+    verbose = any(word in ("-v", "--verbose") for word in argv)
+    argv = [word for word in argv if word not in ("-v", "--verbose")]
     profile = None
     if len(argv) == 2 and argv[1].startswith("--profile="):
         argv, profile = argv[:1], argv[1].split("=", 1)[1] or None
     elif argv[1:2] == ["--profile"] and len(argv) == 3:
         argv, profile = argv[:1], argv[2]
     if len(argv) != 1 or argv[0] not in STEPS:
-        print(f"usage: python -m chatloop.stage {{{','.join(STEPS)}}} [--profile=NAME]",
+        print(f"usage: python -m chatloop.stage {{{','.join(STEPS)}}} [--profile=NAME] [-v]",
               file=sys.stderr)
         return 2
+    return run_cli("chatloop.stage", lambda: _run(argv[0], profile), verbose=verbose)
+
+
+def _run(name: str, profile: str | None) -> int:
     params = load_params(profile=profile)
     if os.environ.get("DVC_ROOT"):   # under `dvc repro`: a later `dvc push` follows the home
         follow_home(os.environ["DVC_ROOT"])
-    if argv[0] == "ingest" and (missing := _missing_inputs(params)):
+    if name == "ingest" and (missing := _missing_inputs(params)):
         print(f"chatloop.stage: error: no {', '.join(missing)} in this checkout: run "
               "`chatloop data import` (or `dvc pull` where its .dvc pointers are committed), "
               "or set `profile: tiny` in dvc.yaml's vars for the bundled sample",
               file=sys.stderr)
         return 2
-    module, function, folders = STEPS[argv[0]]
+    module, function, folders = STEPS[name]
     step = getattr(importlib.import_module(module), function)
-    result = step(params, *(f"{OUT}/{name}" for name in folders))
+    result = step(params, *(f"{OUT}/{folder}" for folder in folders))
     print(json.dumps(result, ensure_ascii=False, default=str)[:2000])
     return 0
 

@@ -8,28 +8,25 @@ lines in file order, grouped by their `user` and `channel` fields when they have
 """
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 from pathlib import Path
+
+from components import jsonl
 
 
 def read_texts(path: str | os.PathLike) -> list[dict]:
     """Every line as a dict with a string `text`, all valid Unicode (each row is written
     back out); errors name the line number."""
-    from components.ingest import parse_jsonl
     rows = []
-    # Bytes that are not UTF-8 become lone surrogates, refused below with the line number.
-    with open(path, encoding="utf-8", errors="surrogateescape") as fh:
-        for lineno, row in parse_jsonl(str(path), fh):
-            if not isinstance(row.get("text"), str):
-                raise ValueError(f"{path}:{lineno}: expected an object with a string 'text'")
-            try:
-                json.dumps(row, ensure_ascii=False).encode("utf-8")
-            except UnicodeEncodeError:
-                raise ValueError(f"{path}:{lineno}: not valid Unicode (a lone surrogate such "
-                                 "as \\ud800, or bytes that are not UTF-8)") from None
-            rows.append(row)
+    for lineno, row in jsonl.read(path):     # bytes that are not UTF-8: JsonlError, file:line
+        if not isinstance(row.get("text"), str):
+            raise jsonl.JsonlError(f"{path}:{lineno}: expected an object with a string 'text'")
+        try:
+            jsonl.dumps(row).encode("utf-8")
+        except UnicodeEncodeError:
+            raise jsonl.JsonlError(f"{path}:{lineno}: not valid Unicode (a lone surrogate "
+                                   "such as \\ud800)") from None
+        rows.append(row)
     return rows
 
 
@@ -67,18 +64,9 @@ def classify_file(model_uri: str, input_path: str, output_path: str, batch_size:
                else model.classify(texts, batch_size=batch_size))
     out = Path(output_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for row, res in zip(rows, results):
-                extra = {k: res[k] for k in ("model_probs", "rules") if k in res}
-                fh.write(json.dumps({**row, "label": res["label"], "probs": res["probs"],
-                                     "confidence": round(res["confidence"], 6), **extra,
-                                     "model_uri": model_uri, "model_version": version},
-                                    ensure_ascii=False) + "\n")
-        tmp.replace(out)
-    except BaseException:    # any failure, even Ctrl-C: leave no half-written file behind
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
+    jsonl.write_atomic(out, ({**row, "label": res["label"], "probs": res["probs"],
+                              "confidence": round(res["confidence"], 6),
+                              **{k: res[k] for k in ("model_probs", "rules") if k in res},
+                              "model_uri": model_uri, "model_version": version}
+                             for row, res in zip(rows, results)))
     return len(rows)

@@ -25,14 +25,14 @@ import json
 import logging
 import os
 import shutil
-import subprocess
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from components import spam
+from chatloop.errors import ChatloopError
+from components import dvc as dvc_tool
+from components import jsonl, spam
 from components.config import ROOT, load_params, sha256_file
 from components.labels import LabelError, map_label, normalize_text
 
@@ -45,7 +45,7 @@ MANIFEST = "manifest.json"
 INDEPENDENT = ROOT / "data" / "independent"   # hand-written sets (git): golden only, never trained
 
 
-class DataImportError(ValueError):
+class DataImportError(ChatloopError):
     """Bad or missing input: the message names the file (and line)."""
 
 
@@ -212,11 +212,12 @@ def independent_rows(folder: Path = INDEPENDENT) -> list[dict]:
     from components.labels import check_label
     rows = []
     for path in sorted(folder.glob("*.jsonl")):
-        for lineno, line in _text_lines(path):
-            if not line.strip():
-                continue
+        try:
+            lines = list(jsonl.read(path))
+        except jsonl.JsonlError as exc:
+            raise DataImportError(str(exc)) from None
+        for lineno, row in lines:
             try:
-                row = json.loads(line)
                 rows.append({"text": normalize_text(row["text"]), "label": check_label(row["label"]),
                              "source": "independent", "kind": str(row.get("kind", ""))})
             except (ValueError, KeyError, TypeError) as exc:
@@ -225,12 +226,6 @@ def independent_rows(folder: Path = INDEPENDENT) -> list[dict]:
 
 
 # ------------------------------------------------------------------------ writing
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
 def write_folder(out: Path, files: dict[str, list[dict]], manifest: dict,
                  keep_existing: bool) -> None:
     """Build the new folder beside `out`, then swap it in; on failure `out` is untouched.
@@ -253,7 +248,7 @@ def write_folder(out: Path, files: dict[str, list[dict]], manifest: dict,
         else:
             tmp.mkdir()
         for name, rows in files.items():
-            _write_jsonl(tmp / name, rows)
+            jsonl.write_atomic(tmp / name, rows)
         (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
                                     encoding="utf-8")
         if out.exists():
@@ -272,19 +267,17 @@ def write_folder(out: Path, files: dict[str, list[dict]], manifest: dict,
 # ----------------------------------------------------------------------------- DVC
 def dvc_root(path: Path) -> Path:
     """The DVC repository that holds `path` (nearest parent with a `.dvc/` folder)."""
-    for parent in [path, *path.parents]:
-        if (parent / ".dvc").is_dir():
-            return parent
-    raise DataImportError(f"{path} is not inside a DVC repository (run `dvc init` first)")
+    try:
+        return dvc_tool.root(path)
+    except dvc_tool.DvcError as exc:
+        raise DataImportError(str(exc)) from None
 
 
 def _dvc(repo: Path, *args: str) -> None:
-    cmd = [sys.executable, "-m", "dvc", *args]
-    proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True)
-    if proc.returncode != 0:
-        lines = [line for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
-        detail = [line for line in lines if line.startswith("ERROR")] or lines[-3:]
-        raise DataImportError(f"`dvc {' '.join(args)}` failed in {repo}: " + " | ".join(detail))
+    try:
+        dvc_tool.run(repo, *args)
+    except dvc_tool.DvcError as exc:
+        raise DataImportError(str(exc)) from None
 
 
 def dvc_version(out: Path, push: bool) -> str:
@@ -344,9 +337,9 @@ def import_datasets(shared: str | None, output: str = "data/raw", golden: str | 
         for name in missing:
             log.warning("shared dataset %s not found in %s; skipped", name, shared_dir)
 
-    params = load_params().get("data_import") or {}
-    spam_rows = int(spam_rows if spam_rows is not None else params.get("spam_rows", 2000))
-    spam_seed = int(spam_seed if spam_seed is not None else params.get("spam_seed", 11))
+    params = load_params()["data_import"]
+    spam_rows = int(spam_rows if spam_rows is not None else params["spam_rows"])
+    spam_seed = int(spam_seed if spam_seed is not None else params["spam_seed"])
     golden_per_label = int(params["golden_per_label"])
     golden_out = (Path(golden) if Path(golden).is_absolute() else ROOT / golden) if golden \
         else out.with_name("golden")

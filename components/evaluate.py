@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from components import behaviour
+from components import behaviour, jsonl
 from components.ingest import ANSWERS_TEST, CHAT_FILE, GOLDEN_FILE, TEST_FILE
 from components.labels import LABELS
-from components.train import read_jsonl
 
 log = logging.getLogger(__name__)
 METRICS_FILE, CONFUSION_FILE = "metrics.json", "confusion.png"
@@ -167,9 +166,8 @@ def evaluate(data_dir: str | os.PathLike, model_dir: str | os.PathLike, out_dir:
     """Score candidate, champion (when `champion_uri` resolves) and baseline; write metrics."""
     from components.model import ChatModel
     data, out = Path(data_dir), Path(out_dir)
-    train, test = read_jsonl(data / CHAT_FILE), read_jsonl(data / TEST_FILE)
-    answers = read_jsonl(data / ANSWERS_TEST)
-    golden = read_jsonl(data / GOLDEN_FILE)
+    train, test, answers, golden = (jsonl.load(data / name, missing_ok=True) for name in
+                                    (CHAT_FILE, TEST_FILE, ANSWERS_TEST, GOLDEN_FILE))
     if not test:
         raise ValueError(f"no test rows in {data / TEST_FILE}")
     results: dict = {"test_rows": len(test), "answer_rows": min(len(answers), int(cfg["answer_samples"]))}

@@ -16,6 +16,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from chatloop.errors import ChatloopError
+from components import jsonl
 from components.config import ROOT
 from components.labels import LabelError, check_label, normalize_text, resolve
 from components.spam import kind_of
@@ -25,7 +27,7 @@ ANSWERS_TRAIN, ANSWERS_TEST = "answers_train.jsonl", "answers_test.jsonl"
 VERSION_FILE = "data_version.json"
 
 
-class IngestError(ValueError):
+class IngestError(ChatloopError):
     """Bad input data: the message names the file and line."""
 
 
@@ -66,38 +68,29 @@ class _Files:
         full = Path(path) if Path(path).is_absolute() else self.root / path
         return full.read_text(encoding="utf-8") if full.exists() else None
 
-    def lines(self, path: str) -> Iterator[str]:
+    def lines(self, path: str) -> Iterator[bytes]:
+        """The file's lines as bytes (components.jsonl decodes them, naming the line)."""
         if self.fs is not None:
-            with self.fs.open(path, "r", encoding="utf-8") as fh:
+            with self.fs.open(path, "rb") as fh:
                 yield from fh
         else:
-            with open(path, encoding="utf-8") as fh:
+            with open(path, "rb") as fh:
                 yield from fh
-
-
-def parse_jsonl(path: str, lines: Iterable[str]) -> Iterator[tuple[int, dict]]:
-    """(line number, object) for every non-blank line; bad JSON raises IngestError."""
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise IngestError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise IngestError(f"{path}:{lineno}: expected a JSON object")
-        yield lineno, row
 
 
 def read_rows(files: _Files, sources: Iterable[str], hasher=None) -> Iterator[tuple[str, int, dict]]:
-    """Yield (file, line number, row) for every row of every source file."""
+    """Yield (file, line number, row) for every row of every source file; a line that is
+    not a UTF-8 JSON object raises IngestError naming file:line."""
     for source in sources:
         for path in files.list(source):
             lines = files.lines(path)
             if hasher is not None:
-                lines = (hasher.update(line.encode("utf-8")) or line for line in lines)
-            for lineno, row in parse_jsonl(path, lines):
-                yield path, lineno, row
+                lines = (hasher.update(line) or line for line in lines)
+            try:
+                for lineno, row in jsonl.parse(lines, path):
+                    yield path, lineno, row
+            except jsonl.JsonlError as exc:
+                raise IngestError(str(exc)) from None
 
 
 def _chat_row(path: str, lineno: int, row: dict) -> dict:
@@ -212,14 +205,6 @@ def cap_groups(rows: list[dict], max_rows: Cap, seed: int) -> list[dict]:
     return [row for i, row in enumerate(rows) if i in kept]
 
 
-def _write_jsonl(path: Path, rows: Iterable[dict]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
-
-
 # --------------------------------------------------------------------------- main
 def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | None = None,
            golden: str | None = None,
@@ -329,11 +314,11 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
     }
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    _write_jsonl(out / CHAT_FILE, train)
-    _write_jsonl(out / TEST_FILE, test)
-    _write_jsonl(out / ANSWERS_TRAIN, qa_train)
-    _write_jsonl(out / ANSWERS_TEST, qa_test)
-    _write_jsonl(out / GOLDEN_FILE, golden_rows)
+    jsonl.write_atomic(out / CHAT_FILE, train)
+    jsonl.write_atomic(out / TEST_FILE, test)
+    jsonl.write_atomic(out / ANSWERS_TRAIN, qa_train)
+    jsonl.write_atomic(out / ANSWERS_TEST, qa_test)
+    jsonl.write_atomic(out / GOLDEN_FILE, golden_rows)
     (out / VERSION_FILE).write_text(json.dumps(summary, ensure_ascii=False, indent=2))
     return summary
 
@@ -342,10 +327,10 @@ def ingest_step(params: dict, out_dir: str, data: str = "", rev: str = "", repo:
     """Pipeline entry point: `data` (a file or folder) overrides params data.sources."""
     d = params["data"]
     sources = [data] if data else list(d["sources"])
-    return ingest(sources, out_dir, feedback=d.get("feedback"), golden=d.get("golden") or None,
+    return ingest(sources, out_dir, feedback=d["feedback"] or None, golden=d["golden"] or None,
                   test_size=float(d["test_size"]), seed=int(d["seed"]),
                   max_answers=int(d["max_answers"]),
-                  max_train_per_source_label=d.get("max_train_per_source_label") or 0,
-                  max_test_per_source_label=d.get("max_test_per_source_label") or 0,
-                  spam_holdout=str(d.get("spam_holdout") or "family"),
+                  max_train_per_source_label=d["max_train_per_source_label"],
+                  max_test_per_source_label=d["max_test_per_source_label"],
+                  spam_holdout=d["spam_holdout"],
                   repo=repo or None, rev=rev or None)

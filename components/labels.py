@@ -8,6 +8,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Iterable, Mapping, Sequence
 
+from chatloop.errors import ChatloopError
+
 # Order matters twice: it is the column order of every probability vector, and
 # PRIORITY (highest first) decides conflicts when one message carries several labels.
 LABELS: tuple[str, ...] = ("normal", "question", "toxic", "spam")
@@ -43,7 +45,7 @@ DATASET_MAPS: Mapping[str, Mapping[str, str]] = {
 }
 
 
-class LabelError(ValueError):
+class LabelError(ChatloopError, ValueError):
     """A label that is not one of LABELS, or a dataset value with no mapping."""
 
 

@@ -17,7 +17,8 @@ import random
 import re
 
 from components.labels import normalize_text
-from components.normalize import SPAM_WORDS, TOXIC_WORDS, deobfuscate
+from components.lexicon import JAMO_ABBREVIATIONS, SPAM_TERMS, TOXIC_WORDS
+from components.normalize import deobfuscate
 
 
 def _t(words: str) -> tuple[str, ...]:
@@ -178,8 +179,7 @@ SCHEDULE = ("reaction", "support", "stream_talk", "question", "reaction", "greet
             "stream_talk", "support", "community", "question")
 # Never in a row, not even across a squeezed space (`토끼` after `토`): swear words and the
 # gambling/loan words of spam (messenger names stay: `카톡으로 알려줘서 왔어요` is the point).
-BANNED = (frozenset(TOXIC_WORDS) | {"ㅁㅊ", "ㅅㅂ", "ㅈㄴ", "ㅂㅅ"}
-          | frozenset(SPAM_WORDS) - {"카톡", "카카오톡", "오픈카톡", "텔레", "텔레그램", "홍보"})
+BANNED = frozenset(TOXIC_WORDS) | frozenset(JAMO_ABBREVIATIONS) | frozenset(SPAM_TERMS)
 
 
 # ------------------------------------------------------------------------ helpers

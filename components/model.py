@@ -76,8 +76,9 @@ def cpu_budget() -> tuple[int, int | None, float]:
 def torch_threads(requested: int = 0) -> int:
     """Set torch's CPU threads once per process and log which and why: `requested` (params
     train.threads) > $CHATLOOP_TORCH_THREADS > $OMP_NUM_THREADS (left to torch) > automatic:
-    max(1, min(quota, cores - round(load average))). On a loaded machine one thread can be
-    many times faster than contending ones (measured: 74 s vs 17 min). Returns the count."""
+    every allowed CPU (cgroup quota, affinity), or half of them when the load average says
+    every core is already busy: there, contending threads can be many times slower than one
+    (measured: 74 s vs 17 min). Returns the count."""
     global _threads
     import logging
     import os
@@ -99,7 +100,8 @@ def torch_threads(requested: int = 0) -> int:
         return _threads
     else:
         cores, quota, load = cpu_budget()
-        n = max(1, min(quota or cores, cores - round(load)))
+        limit = min(quota or cores, cores)
+        n = limit if load < cores else max(1, limit // 2)   # saturated: fewer threads
         why = (f"automatic: {cores} CPUs allowed, cgroup quota {quota or 'none'}, load average "
                f"{load:.1f}; set ${THREADS_ENV} to choose")
     torch.set_num_threads(n)

@@ -9,7 +9,7 @@ components.labels.normalize_text it undoes four disguises:
    who forgot to switch the keyboard types the whole message that way; English does not).
 2. Loose jamo and look-alike letters (`ㅋㅏ톡` -> 카톡, `ㅋr지노` -> 카지노, `ㅅl발` -> 시발).
 3. Separators inside a word (`시1발`, `토.토`, `카 지 노`): squeezed out only when the
-   squeezed form reveals a word of the lexicons below, so `3시 30분` stays as it is.
+   squeezed form reveals a word of components.lexicon.LEXICON, so `3시 30분` stays as it is.
 4. Well-known jamo abbreviations of swear words (`ㅅㅂ` -> 시발); other jamo-only words
    (ㅋㅋ, ㅎㅎ, ㅠㅠ, ㅇㅇ) are ordinary chat and kept.
 5. Links spelled out so a URL filter misses them (`win777 쩜컴` -> win777.com,
@@ -26,27 +26,11 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from components.labels import normalize_text
+from components.lexicon import (CHO, FINAL_PAIRS, JAMO_ABBREVIATIONS, JONG, JUNG, KEYS, LEXICON,
+                                VOWEL_PAIRS, syllable)
 
-CHO = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
-JUNG = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
-JONG = ("", "ㄱ", "ㄲ", "ㄳ", "ㄴ", "ㄵ", "ㄶ", "ㄷ", "ㄹ", "ㄺ", "ㄻ", "ㄼ", "ㄽ", "ㄾ", "ㄿ", "ㅀ",
-        "ㅁ", "ㅂ", "ㅄ", "ㅅ", "ㅆ", "ㅇ", "ㅈ", "ㅊ", "ㅋ", "ㅌ", "ㅍ", "ㅎ")
-VOWEL_PAIRS = {("ㅗ", "ㅏ"): "ㅘ", ("ㅗ", "ㅐ"): "ㅙ", ("ㅗ", "ㅣ"): "ㅚ", ("ㅜ", "ㅓ"): "ㅝ",
-               ("ㅜ", "ㅔ"): "ㅞ", ("ㅜ", "ㅣ"): "ㅟ", ("ㅡ", "ㅣ"): "ㅢ"}
-FINAL_PAIRS = {("ㄱ", "ㅅ"): "ㄳ", ("ㄴ", "ㅈ"): "ㄵ", ("ㄴ", "ㅎ"): "ㄶ", ("ㄹ", "ㄱ"): "ㄺ",
-               ("ㄹ", "ㅁ"): "ㄻ", ("ㄹ", "ㅂ"): "ㄼ", ("ㄹ", "ㅅ"): "ㄽ", ("ㄹ", "ㅌ"): "ㄾ",
-               ("ㄹ", "ㅍ"): "ㄿ", ("ㄹ", "ㅎ"): "ㅀ", ("ㅂ", "ㅅ"): "ㅄ"}
-# 2-beolsik (the standard Korean keyboard) on a QWERTY layout.
-QWERTY = dict(zip("qwertyuiopasdfghjklzxcvbnmQWERTOP",
-                  "ㅂㅈㄷㄱㅅㅛㅕㅑㅐㅔㅁㄴㅇㄹㅎㅗㅓㅏㅣㅋㅌㅊㅍㅠㅜㅡㅃㅉㄸㄲㅆㅒㅖ"))
+QWERTY = {key: jamo for jamo, key in KEYS.items()}      # key -> jamo (2-beolsik)
 LOOKALIKE = {"r": "ㅏ", "R": "ㅏ", "l": "ㅣ", "I": "ㅣ"}  # not digits: `ㄴ170` is a height
-JAMO_ABBREVIATIONS = {"ㅅㅂ": "시발", "ㅆㅂ": "씨발", "ㅂㅅ": "병신", "ㅄ": "병신", "ㅈㄴ": "존나",
-                      "ㅈㄹ": "지랄", "ㄲㅈ": "꺼져", "ㅁㅊ": "미친", "ㄷㅊ": "닥쳐", "ㅅㄲ": "새끼"}
-TOXIC_WORDS = ("시발", "씨발", "씨빨", "시바", "병신", "븅신", "존나", "좆", "지랄", "개새끼", "새끼",
-               "미친", "꺼져", "닥쳐", "썅", "니애미", "느금마", "애미", "엠창")
-SPAM_WORDS = ("토토", "카지노", "바카라", "슬롯", "먹튀", "첫충", "매충", "환전", "카톡", "카카오톡",
-              "오픈카톡", "텔레", "텔레그램", "리딩방", "대출", "현금화", "홍보")
-LEXICON = TOXIC_WORDS + SPAM_WORDS
 
 SPELLED_LINK = "(spelled link)"  # reported in Deobfuscated.revealed when 5 found a link
 _DOT = r"(?:\s*(?:쩜|점|닷|dot|\(\.\)|\[\.\]|\(dot\))\s*|\s*\.\s*)"
@@ -84,8 +68,7 @@ def compose(jamo: str) -> tuple[str, int]:
                 pair = (final, jamo[i]) if i < n else None
                 if pair in FINAL_PAIRS and not (i + 1 < n and is_vowel(jamo[i + 1])):
                     final, i = FINAL_PAIRS[pair], i + 1
-            code = 0xAC00 + (CHO.index(cho) * 21 + JUNG.index(vowel)) * 28 + JONG.index(final)
-            out.append(chr(code))
+            out.append(syllable(CHO.index(cho), JUNG.index(vowel), JONG.index(final)))
         else:
             out.append(jamo[i])
             left, i = left + 1, i + 1

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from components import behaviour
+from components import behaviour, jsonl
 from components.config import flatten, tracking_uri
 from components.evaluate import CONFUSION_FILE, METRICS_FILE
 from components.ingest import CHAT_FILE, VERSION_FILE
@@ -124,11 +124,8 @@ def _metric_items(metrics: dict) -> dict[str, float]:
 def train_label_shares(data_dir: str | os.PathLike) -> dict[str, float]:
     """Each label's share of the training rows (the split's train file); serving compares
     its live label shares with these (tag `train_label_shares` on the model version)."""
-    path = Path(data_dir) / CHAT_FILE
-    if not path.exists():
-        return {}
-    with open(path, encoding="utf-8") as fh:
-        counts = Counter(json.loads(line)["label"] for line in fh if line.strip())
+    counts = Counter(row["label"] for row in jsonl.load(Path(data_dir) / CHAT_FILE,
+                                                        missing_ok=True))
     total = sum(counts.values())
     return {label: round(counts.get(label, 0) / total, 6) for label in LABELS} if total else {}
 

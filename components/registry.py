@@ -16,6 +16,7 @@ import shutil
 import time
 from pathlib import Path
 
+from chatloop.errors import ChatloopError
 from components.config import state_dir, tracking_uri
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 
-class RegistryError(LookupError):
+class RegistryError(ChatloopError):
     """A model URI that does not resolve (no such model, alias or version)."""
 
 

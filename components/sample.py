@@ -7,11 +7,10 @@ strings. Spam comes from components.spam (documented families). Run
 """
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
-from components import spam
+from components import jsonl, spam
 
 GAMES = ["롤", "발로란트", "메이플", "배그", "마크", "오버워치", "스타", "로아", "피파", "철권"]
 THINGS = ["마이크", "키보드", "마우스", "헤드셋", "모니터", "의자", "캠", "그래픽카드"]
@@ -128,10 +127,5 @@ def write_sample(out_dir: str | Path, n_per_label: int = 300, seed: int = 7) -> 
     counts = {}
     for name, rows in (("chat.jsonl", chat_rows(n_per_label, seed)),
                        ("answers.jsonl", answer_rows(seed))):
-        tmp = out / (name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        tmp.replace(out / name)
-        counts[name] = len(rows)
+        counts[name] = jsonl.write_atomic(out / name, rows)
     return counts

@@ -32,6 +32,8 @@ import string
 from typing import Callable
 
 from components.labels import normalize_text
+from components.lexicon import (CHO, JONG, JUNG, MESSENGERS, SHORTENERS, decompose, keys_of,
+                                syllable)
 
 
 def _t(words: str) -> tuple[str, ...]:
@@ -291,15 +293,11 @@ FOLLOW = _t("방법 궁금하면 물어보세요|다들 해보세요|저만 알�
             "물어보세요|진짜 추천합니다|아직 안 늦었어요|저도 처음엔 안 믿었어요|어떻게 했는지 알려드림")
 TAGS = _t("[광고]|[홍보]|(광고)|📢|【공지】|★이벤트★|[안내]|※필독※|<특가>|[EVENT]")
 NOISE = _t("🔥|💰|✅|👉|📢|🎁|💎|⭐|❤️|💋|🎰|📈|🚀|!!|~~|♥|★|☆|▶|※|^^|!!!|ㄷㄷ|ㅎㅎ|💯|⚡")
-MESSENGERS = _t("카톡|카카오톡|카카오|ㅋㅌ|오픈카톡|오픈톡|텔레|텔레그램|텔그|TG|디코|디스코드|라인|LINE|"
-                "밴드|위챗|WeChat|시그널")
 PLATFORMS = _t("유튜브|숲|치지직|트위치|인스타|틱톡")
 SYLLABLES = _t("vip|win|lucky|gold|king|star|moon|sky|bit|coin|love|hot|mega|top|best|ace|cash|"
                "money|pro|real|boss|hana|min|jun|seo|ji|woo|kim|lee|park|chat|talk|happy|joy|max|"
                "good|zzang|ggul|bet|spin|fan|tube|live|dream")
 TLDS = _t("com|net|kr|co.kr|xyz|shop|site|io|me|top|vip|bet|club|link|info|store|cc|app")
-SHORTENERS = _t("bit.ly|me2.do|han.gl|vo.la|url.kr|t.ly|is.gd|tinyurl.com|zrr.kr|buly.kr|goo.su|"
-                "t.co")
 # Hand-written probes of the independent check: never emitted verbatim, so they stay unseen.
 PROBES = frozenset(normalize_text(t) for t in (
     "VIP 리딩방 입장 DM 주세요", "팔로워 1000명 5천원 DM 주세요", "닉네임 대행 작업 프로필 링크 확인"))
@@ -401,30 +399,18 @@ def _price(rng: random.Random) -> str:
 
 
 # ------------------------------------------------------------------ evasion spelling
-_CHO = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
-_JUNG = "ㅏㅐㅑㅒㅓㅔㅕㅖㅗㅘㅙㅚㅛㅜㅝㅞㅟㅠㅡㅢㅣ"
-_JONG = " ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ"
-# Dubeolsik (standard Korean keyboard) keys for each initial / medial / final jamo.
-_CHO_KEYS = "r R s e E f a q Q t T d w W c z x v g".split()
-_JUNG_KEYS = "k o i O j p u P h hk ho hl y n nj np nl b m ml l".split()
-_JONG_KEYS = [""] + "r R rt s sw sg e f fr fa fq ft fx fv fg a q qt t T d w c z x v g".split()
+# Look-alike letters for vowels (`ㅋr지노`); the jamo and keyboard tables are in
+# components.lexicon.
 _LOOKALIKE = {"ㅏ": "r", "ㅣ": "l", "ㅗ": "⊥", "ㅡ": "_", "ㅜ": "T", "ㅓ": "+", "ㅇ": "o"}
-
-
-def _decompose(ch: str) -> tuple[int, int, int] | None:
-    code = ord(ch) - 0xAC00
-    if not 0 <= code < 11172:
-        return None
-    return code // 588, (code % 588) // 28, code % 28
 
 
 def qwerty(text: str) -> str:
     """Hangul as typed with the keyboard left in English mode: `카지노` -> `zkwlsh`."""
     out = []
     for ch in text:
-        parts = _decompose(ch)
+        parts = decompose(ch)
         out.append(ch if parts is None else
-                   _CHO_KEYS[parts[0]] + _JUNG_KEYS[parts[1]] + _JONG_KEYS[parts[2]])
+                   keys_of(CHO[parts[0]]) + keys_of(JUNG[parts[1]]) + keys_of(JONG[parts[2]]))
     return "".join(out)
 
 
@@ -432,14 +418,14 @@ def jamo_mix(text: str, rng: random.Random, share: float = 0.5) -> str:
     """Some syllables broken into loose jamo, vowels sometimes as look-alikes: `ㅋr지노`."""
     out = []
     for ch in text:
-        parts = _decompose(ch)
+        parts = decompose(ch)
         if parts is None or rng.random() > share:
             out.append(ch)
             continue
-        jung = _JUNG[parts[1]]
+        jung = JUNG[parts[1]]
         if rng.random() < 0.5:
             jung = _LOOKALIKE.get(jung, jung)
-        out.append(_CHO[parts[0]] + jung + _JONG[parts[2]].strip())
+        out.append(CHO[parts[0]] + jung + JONG[parts[2]])
     return "".join(out)
 
 
@@ -457,7 +443,7 @@ def dotted(text: str, rng: random.Random) -> str:
 
 def _ro(word: str) -> str:
     """The particle 로/으로 that follows `word` (으로 after a final consonant other than ㄹ)."""
-    parts = _decompose(word[-1]) if word else None
+    parts = decompose(word[-1]) if word else None
     return "으로" if parts and parts[2] not in (0, 8) else "로"
 
 
@@ -496,11 +482,11 @@ def _reach(rng: random.Random) -> str:
 
 
 def _with_jong(ch: str, jong: int) -> str:
-    cho, jung, _ = _decompose(ch)
-    return chr(0xAC00 + (cho * 21 + jung) * 28 + jong)
+    cho, jung, _ = decompose(ch)
+    return syllable(cho, jung, jong)
 
 
-_M, _B = _JONG.index("ㅁ"), _JONG.index("ㅂ")
+_M, _B = JONG.index("ㅁ"), JONG.index("ㅂ")
 
 
 def _casual_word(word: str) -> str:
@@ -508,7 +494,7 @@ def _casual_word(word: str) -> str:
     body, mark = (word[:-1], word[-1]) if word[-1:] in ".?!" else (word, "")
     if body.endswith("습니다") and len(body) > 3:
         body = body[:-3] + "음"
-    elif body.endswith("니다") and len(body) > 2 and (_decompose(body[-3]) or (0, 0, 0))[2] == _B:
+    elif body.endswith("니다") and len(body) > 2 and (decompose(body[-3]) or (0, 0, 0))[2] == _B:
         body = body[:-3] + _with_jong(body[-3], _M)                    # 합니다 -> 함, 드립니다 -> 드림
     elif body.endswith(("예요", "이에요")):
         body = body[:-3 if body.endswith("이에요") else -2] + "임"
@@ -516,7 +502,7 @@ def _casual_word(word: str) -> str:
         body = body[:-2] + "셈"
     elif body.endswith(("해요", "돼요", "려요")):
         body = body[:-2] + {"해": "함", "돼": "됨", "려": "림"}[body[-2]]
-    elif body.endswith("어요") and len(body) > 2 and (_decompose(body[-3]) or (0, 0, 0))[2]:
+    elif body.endswith("어요") and len(body) > 2 and (decompose(body[-3]) or (0, 0, 0))[2]:
         body = body[:-2] + "음"                                         # 있어요 -> 있음, 벌었어요 -> 벌었음
     elif body.endswith(("게요", "거든요", "데요", "네요")):
         body = body[:-1]

@@ -53,7 +53,7 @@ def build_tiny_base(texts: list[str], out_dir: str | Path, cfg: dict, seed: int 
     from components.labels import ANSWER_INSTRUCTION, CLASSIFY_INSTRUCTION
 
     corpus = list(texts) + [CLASSIFY_INSTRUCTION, ANSWER_INSTRUCTION] * 20
-    tokenizer = build_tokenizer(corpus, int(cfg["vocab_size"]), cfg.get("tokenizer", "bpe"))
+    tokenizer = build_tokenizer(corpus, int(cfg["vocab_size"]), cfg["tokenizer"])
     torch.manual_seed(seed)
     config = Gemma2Config(
         vocab_size=len(tokenizer),
@@ -72,7 +72,7 @@ def build_tiny_base(texts: list[str], out_dir: str | Path, cfg: dict, seed: int 
         tie_word_embeddings=True,
     )
     model = Gemma2ForCausalLM(config)
-    init = cfg.get("init_embeddings", "random")
+    init = cfg["init_embeddings"]
     if init == "cooccurrence":
         vectors, seen = cooccurrence_vectors(tokenizer, texts, config.hidden_size,
                                              config.initializer_range)
@@ -135,7 +135,7 @@ def pretrain_tiny_base(base_dir: str | Path, texts: list[str], cfg: dict, seed: 
     import torch
     from transformers import AutoTokenizer, Gemma2ForCausalLM
 
-    epochs = float(cfg.get("pretrain_epochs") or 0)
+    epochs = float(cfg["pretrain_epochs"])
     tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
     model = Gemma2ForCausalLM.from_pretrained(str(base_dir))
     ids: list[int] = []
@@ -143,9 +143,9 @@ def pretrain_tiny_base(base_dir: str | Path, texts: list[str], cfg: dict, seed: 
         ids += tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
     block = 128
     blocks = torch.tensor(ids[: len(ids) // block * block]).view(-1, block)
-    batch = int(cfg.get("pretrain_batch_size", 32))
+    batch = int(cfg["pretrain_batch_size"])
     steps = max(1, int(epochs * len(blocks) / batch))
-    opt = torch.optim.AdamW(model.parameters(), lr=float(cfg.get("pretrain_lr", 1e-3)),
+    opt = torch.optim.AdamW(model.parameters(), lr=float(cfg["pretrain_lr"]),
                             weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / (0.05 * steps + 1))
                                               * max(0.0, 1 - s / steps))

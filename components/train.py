@@ -22,19 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from components.ingest import ANSWERS_TRAIN, CHAT_FILE, VERSION_FILE, parse_jsonl
+from components import jsonl
+from components.ingest import ANSWERS_TRAIN, CHAT_FILE, VERSION_FILE
 from components.labels import answer_messages, classify_messages, completion
 from components.model import (META_FILE, compute_dtype, label_token_ids, pick_device,
                               text_normalizer, torch_threads)
-
-
-def read_jsonl(path: str | Path) -> list[dict]:
-    """Every row of a split file (empty when the file does not exist)."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    with open(path, encoding="utf-8") as fh:
-        return [row for _, row in parse_jsonl(str(path), fh)]
 
 
 def balance_rows(chat: list[dict], balance: float, seed: int) -> list[dict]:
@@ -109,14 +101,14 @@ def prepare_base(params: dict, texts: list[str], model_dir: Path) -> tuple[str, 
     from components.tiny import build_tiny_base, pretrain_tiny_base
     cfg, seed = params["model"]["tiny"], int(params["train"]["seed"])
     path = build_tiny_base(texts, model_dir / "base", cfg, seed=seed)
-    pretrained = pretrain_tiny_base(path, texts, cfg, seed) if cfg.get("pretrain_epochs") else {}
+    pretrained = pretrain_tiny_base(path, texts, cfg, seed) if cfg["pretrain_epochs"] else {}
     return str(path), True, {"name": "tiny"}, pretrained
 
 
 def lora_config(params: dict, tied: bool):
     from peft import LoraConfig
     lora = params["train"]["lora"]
-    modules_to_save = list(lora.get("modules_to_save") or []) or None
+    modules_to_save = list(lora["modules_to_save"]) or None
     return LoraConfig(r=int(lora["r"]), lora_alpha=int(lora["alpha"]),
                       lora_dropout=float(lora["dropout"]),
                       target_modules=list(lora["target_modules"]),
@@ -131,7 +123,7 @@ def sft_config(params: dict, output_dir: str, device: str, bf16: bool):
     return SFTConfig(
         output_dir=output_dir,
         num_train_epochs=float(t["epochs"]),
-        max_steps=int(t.get("max_steps", -1) or -1),
+        max_steps=int(t["max_steps"]) or -1,
         per_device_train_batch_size=int(t["batch_size"]),
         gradient_accumulation_steps=int(t["grad_accum"]),
         learning_rate=float(t["learning_rate"]),
@@ -151,7 +143,7 @@ def sft_config(params: dict, output_dir: str, device: str, bf16: bool):
         disable_tqdm=False,
         # trl turns activation checkpointing on by default: pure recompute cost for a small
         # model; the gemma profile turns it back on to fit the 2B model's activations.
-        gradient_checkpointing=bool(t.get("gradient_checkpointing", False)),
+        gradient_checkpointing=bool(t["gradient_checkpointing"]),
     )
 
 
@@ -169,11 +161,11 @@ def member_params(params: dict, overrides: list[str], threads: int) -> dict:
 def train(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params: dict) -> dict:
     """Fine-tune on `data_dir`'s train split; write the model directory; return a summary
     (with `train.ensemble`, the first member's, plus `members` and the total seconds)."""
-    extra = [list(m) for m in params["train"].get("ensemble") or []]
+    extra = [list(m) for m in params["train"]["ensemble"]]
     if not extra:
         return train_one(data_dir, model_dir, params)
     on_cpu = pick_device() == "cpu"
-    threads = int(params["train"].get("threads") or 0)
+    threads = int(params["train"]["threads"])
     if on_cpu and not threads:        # every member at once, the cores shared out
         threads = max(1, (os.cpu_count() or 1) // (1 + len(extra)))
     started, out = time.time(), Path(model_dir)
@@ -226,8 +218,8 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
     from components.labels import CHAT_TEMPLATE
 
     data, out = Path(data_dir), Path(model_dir)
-    chat = read_jsonl(data / CHAT_FILE)
-    answers = read_jsonl(data / ANSWERS_TRAIN)
+    chat = jsonl.load(data / CHAT_FILE, missing_ok=True)
+    answers = jsonl.load(data / ANSWERS_TRAIN, missing_ok=True)
     if not chat:
         raise ValueError(f"no training rows in {data / CHAT_FILE}")
     out.mkdir(parents=True, exist_ok=True)
@@ -235,9 +227,9 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
     torch.manual_seed(int(t["seed"]))
     device = pick_device()
     if device == "cpu":
-        torch_threads(int(t.get("threads") or 0))
+        torch_threads(int(t["threads"]))
 
-    normalizer = params["train"].get("normalize") or "none"
+    normalizer = t["normalize"]
     prepare = text_normalizer(normalizer)
     texts = [prepare(r["text"]) for r in chat] + [r["question"] + " " + r["answer"] for r in answers]
     base, bundled, base_ref, pretrained = prepare_base(params, texts, out)
@@ -245,7 +237,7 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
     tokenizer.chat_template = CHAT_TEMPLATE   # one prompt format whatever the base ships
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    bf16 = compute_dtype(device, params["model"].get("dtype", "auto")) == torch.bfloat16
+    bf16 = compute_dtype(device, params["model"]["dtype"]) == torch.bfloat16
     # On a GPU the weights are bfloat16; on a CPU they stay float32 under bfloat16 autocast.
     dtype = torch.bfloat16 if device == "cuda" and bf16 else torch.float32
     print(f"chatloop: training on {device} in {'bfloat16' if bf16 else 'float32'}"
@@ -256,12 +248,12 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
     model = get_peft_model(model, lora_config(params, tied))
     trainable, total = model.get_nb_trainable_parameters()
 
-    chat = balance_rows(chat, float(t.get("balance") or 0), int(t["seed"]))
+    chat = balance_rows(chat, float(t["balance"]), int(t["seed"]))
     examples = build_examples(chat, answers, float(t["answer_ratio"]), int(t["seed"]), prepare,
                               float(t["card_answer_share"]))
     started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = trainer_class(int(t.get("length_buckets") or 0), int(t["seed"]))(
+        trainer = trainer_class(int(t["length_buckets"]), int(t["seed"]))(
             model=model, args=sft_config(params, tmp, device, bf16),
                                 train_dataset=Dataset.from_list(examples), processing_class=tokenizer)
         result = trainer.train()
@@ -282,7 +274,7 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
         **pretrained,
     }
     meta = {"base": base_ref["name"], "base_ref": base_ref, "base_bundled": bundled,
-            "normalize": normalizer, "dtype": params["model"].get("dtype", "auto"),
+            "normalize": normalizer, "dtype": params["model"]["dtype"],
             "min_flag": dict(params["model"]["min_flag"]),
             "label_token_ids": label_token_ids(tokenizer),
             "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

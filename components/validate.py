@@ -11,14 +11,15 @@ import json
 import os
 from pathlib import Path
 
+from chatloop.errors import ChatloopError
+from components import jsonl
 from components.ingest import ANSWERS_TRAIN, CHAT_FILE, TEST_FILE
 from components.labels import LABELS, normalize_text
-from components.train import read_jsonl
 
 REPORT_JSON, REPORT_MD = "validation.json", "validation.md"
 
 
-class ValidationFailed(ValueError):
+class ValidationFailed(ChatloopError):
     """The data failed the suite; the message lists every failed expectation."""
 
 
@@ -66,7 +67,7 @@ def count_suite(gx, cfg: dict):
 def answer_suite(gx, cfg: dict):
     E = gx.expectations
     items = [(f"no null '{c}'", E.ExpectColumnValuesToNotBeNull(column=c)) for c in ("question", "answer")]
-    if int(cfg.get("min_answer_rows") or 0):
+    if cfg["min_answer_rows"]:
         items.append((f"at least {cfg['min_answer_rows']} answer rows",
                       E.ExpectTableRowCountToBeBetween(min_value=int(cfg["min_answer_rows"]))))
     return items
@@ -114,8 +115,8 @@ def validate(data_dir: str | os.PathLike, report_dir: str | os.PathLike, cfg: di
     import pandas as pd
 
     data = Path(data_dir)
-    train, test = _frame(read_jsonl(data / CHAT_FILE)), _frame(read_jsonl(data / TEST_FILE))
-    answers = _frame(read_jsonl(data / ANSWERS_TRAIN))
+    train, test, answers = (_frame(jsonl.load(data / name, missing_ok=True))
+                            for name in (CHAT_FILE, TEST_FILE, ANSWERS_TRAIN))
     from great_expectations.data_context.types.base import ProgressBarsConfig
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)

@@ -1,18 +1,23 @@
-"""`chatloop feedback serve|export`: the feedback service and the DVC export."""
+"""`chatloop feedback serve|export`: the feedback service and the DVC export.
+
+A failed export step (ExportError) is one line and exit 1, and the next run resumes; any
+other ChatloopError is one line and exit 2; `-v` adds the traceback (chatloop.errors)."""
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
 
+from chatloop.errors import report, run_cli
+
 log = logging.getLogger("chatloop.feedback")
 
 
 def settings(params_path: str | None = None) -> tuple[dict, dict]:
-    """(params.yaml's `feedback:` section, all params); defaults when the file lacks it."""
+    """(params.yaml's `feedback:` section, all params), validated by load_params."""
     from components.config import load_params
     params = load_params(params_path)
-    return params.get("feedback") or {}, params
+    return params["feedback"], params
 
 
 def app_from_env():
@@ -20,8 +25,7 @@ def app_from_env():
     from feedback.api import create_app
     from feedback.store import Store
     section, _ = settings()
-    return create_app(Store(max_text_chars=int(section.get("max_text_chars", 2000))),
-                      settings=section)
+    return create_app(Store(max_text_chars=section["max_text_chars"]), settings=section)
 
 
 def cmd_serve(args) -> int:
@@ -54,13 +58,14 @@ def cmd_export(args) -> int:
             print(f"started pipeline run: {started}" if started else
                   "no pipeline run started (threshold not reached or trigger is none)")
     except ExportError as exc:
-        print(f"chatloop feedback export: {exc}", file=sys.stderr)
-        return 1
+        return report("chatloop feedback export", exc, args.verbose, code=1)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatloop feedback", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug logging, and a traceback with every error")
     sub = parser.add_subparsers(dest="action", required=True)
     p = sub.add_parser("serve", help="run the feedback API and moderator console")
     p.add_argument("--host", default="127.0.0.1")
@@ -89,8 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return args.func(args)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run_cli("chatloop feedback", lambda: args.func(args), verbose=args.verbose)
 
 
 if __name__ == "__main__":

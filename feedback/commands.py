@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 
+from chatloop.errors import ChatloopError
 from components.labels import LABELS
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ REACTION_LABELS = {
 }
 
 
-class CommandError(ValueError):
+class CommandError(ChatloopError):
     """A `!label` command that cannot be carried out; the message says why."""
 
 

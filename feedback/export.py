@@ -16,7 +16,6 @@ and one commit. With git_push the commit is pushed before the export counts as d
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import shlex
@@ -28,31 +27,31 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from chatloop.errors import ChatloopError
+from components import dvc, jsonl
 from feedback.store import Store
 
 log = logging.getLogger(__name__)
 FOLDER = "data/feedback"
-CRASH_ENV = "CHATLOOP_FEEDBACK_CRASH_AT"   # test hook: fail right after the named step
 STEPS = ("claimed", "written", "added", "pushed", "committed")
 ORDER = {"pending": 0, "written": 1, "added": 2, "pushed": 3, "done": 4}
 GIT_IDENTITY = ("-c", "user.name=chatloop feedback", "-c", "user.email=feedback@chatloop.invalid")
 
 
-class ExportError(RuntimeError):
+class ExportError(ChatloopError):
     """A DVC or git step failed; the message holds the command and its output."""
 
 
-class InjectedCrash(RuntimeError):
-    """Raised by the CHATLOOP_FEEDBACK_CRASH_AT test hook."""
+def _checkpoint(step: str) -> None:
+    """Called right after each of STEPS; does nothing. The exactly-once tests
+    replace it to crash there."""
 
 
-def _crash_point(step: str) -> None:
-    from components.settings import Env
-    if Env.read("chatloop_feedback_crash_at") == step:
-        raise InjectedCrash(f"injected crash after step {step!r}")
-
-
-DVC = [sys.executable, "-m", "dvc"]   # the DVC installed beside this Python
+def _dvc(repo: Path, *args: str) -> str:
+    try:
+        return dvc.run(repo, *args)
+    except dvc.DvcError as exc:
+        raise ExportError(str(exc)) from None
 
 
 def run(cmd: list[str], repo: Path) -> str:
@@ -101,7 +100,7 @@ def export(store: Store | None = None, repo: str | os.PathLike | None = None, *,
         name = datetime.now(timezone.utc).strftime("corrections-%Y%m%dT%H%M%S%fZ.jsonl")
         row = store.open_export(f"{folder}/{name}")
         if row is not None:
-            _crash_point("claimed")
+            _checkpoint("claimed")
             finished.append(_finish(store, repo, folder, row, push, git_push))
     return finished
 
@@ -110,7 +109,7 @@ def _sync_folder(repo: Path, folder: str) -> None:
     """In a fresh clone the tracked folder is absent: fetch it first, or the next
     `dvc add` would record a folder holding only the new file."""
     if (repo / f"{folder}.dvc").exists() and not (repo / folder).exists():
-        run([*DVC, "pull", f"{folder}.dvc"], repo)
+        _dvc(repo, "pull", f"{folder}.dvc")
 
 
 def _finish(store: Store, repo: Path, folder: str, row: dict, push: bool,
@@ -123,19 +122,19 @@ def _finish(store: Store, repo: Path, folder: str, row: dict, push: bool,
         _write_file(path, store.export_rows(export_id))
         stage = max(stage, ORDER["written"])
         store.set_export(export_id, status="written")
-        _crash_point("written")
-    run([*DVC, "add", folder], repo)
+        _checkpoint("written")
+    _dvc(repo, "add", folder)
     if stage < ORDER["added"]:
         stage = ORDER["added"]
         store.set_export(export_id, status="added")
-    _crash_point("added")
+    _checkpoint("added")
     if push:
-        run([*DVC, "push", f"{folder}.dvc"], repo)
+        _dvc(repo, "push", f"{folder}.dvc")
         if stage < ORDER["pushed"]:
             store.set_export(export_id, status="pushed")
-        _crash_point("pushed")
+        _checkpoint("pushed")
     commit = _commit(repo, folder, row)
-    _crash_point("committed")
+    _checkpoint("committed")
     if git_push:
         run(["git", "push", "origin", "HEAD"], repo)
     store.set_export(export_id, status="done", git_commit=commit)
@@ -152,13 +151,7 @@ def feedback_rows(rows: list[dict]) -> list[dict]:
 
 def _write_file(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for row in feedback_rows(rows):
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
+    jsonl.write_atomic(path, feedback_rows(rows))
 
 
 def _commit(repo: Path, folder: str, row: dict) -> str:
@@ -178,8 +171,10 @@ def _commit(repo: Path, folder: str, row: dict) -> str:
 
 
 def _file_rows(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    try:
+        return jsonl.load(path)
+    except jsonl.JsonlError as exc:
+        raise ExportError(str(exc)) from None
 
 
 def _has_identity(repo: Path) -> bool:

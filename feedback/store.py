@@ -22,12 +22,12 @@ from sqlalchemy import (JSON, Column, DateTime, Float, ForeignKey, Index, Intege
                         insert, make_url, select, update)
 from sqlalchemy.exc import DataError, IntegrityError
 
+from chatloop.errors import ChatloopError
 from components.config import state_dir
 from components.labels import LABELS, LabelError, check_label
 
 DB_ENV = "CHATLOOP_FEEDBACK_DB"
 SYNC_ENV = "CHATLOOP_FEEDBACK_SQLITE_SYNC"   # FULL (default): every commit reaches the disk
-MAX_TEXT_CHARS = 2000     # a chat message longer than this is not a chat message
 BUSY_TIMEOUT_MS = 30_000
 MAX_ID = 2**63 - 1        # the largest SQLite INTEGER: a larger id cannot even be looked up
 SURROGATE = re.compile("[\ud800-\udfff]")
@@ -97,7 +97,7 @@ PLATFORM_MODERATION = "platform-moderation"
 EVENT_KINDS = ("delete", "timeout", "ban", "clear")
 
 
-class FeedbackError(ValueError):
+class FeedbackError(ChatloopError, ValueError):
     """Input the store refuses (unknown label, empty or oversize text, unknown decision)."""
 
 
@@ -128,7 +128,7 @@ def is_blank(text: str) -> bool:
     return all(c.isspace() or c in INVISIBLE or unicodedata.category(c) == "Cf" for c in text)
 
 
-def check_text(text: object, max_chars: int = MAX_TEXT_CHARS) -> str:
+def check_text(text: object, max_chars: int) -> str:
     """A non-blank chat text of valid Unicode, at most `max_chars` characters, else
     FeedbackError."""
     if not isinstance(text, str) or is_blank(text):
@@ -177,15 +177,26 @@ def _row(row) -> dict:
 class Store:
     """Decisions, corrections and exports in one SQLAlchemy database."""
 
-    def __init__(self, url: str | None = None, max_text_chars: int = MAX_TEXT_CHARS,
-                 moderation_window_s: float = 600.0, moderation_late_s: float = 120.0):
-        """`moderation_window_s`: a timeout or ban on the platform flags the user's normal
-        decisions stored up to this long before it; `moderation_late_s`: ... and up to this
-        long after it (decisions reach the store a few seconds after the message).
-        params.yaml feedback.platform_moderation.window_s / late_s."""
+    def __init__(self, url: str | None = None, max_text_chars: int | None = None,
+                 moderation_window_s: float | None = None, moderation_late_s: float | None = None):
+        """`max_text_chars`: longer chat texts are refused (params feedback.max_text_chars,
+        the one limit of a chat message's length). `moderation_window_s`: a timeout or ban on
+        the platform flags the user's normal decisions stored up to this long before it;
+        `moderation_late_s`: ... and up to this long after it (decisions reach the store a
+        few seconds after the message); params feedback.platform_moderation.window_s /
+        late_s. A value left None is read from params.yaml."""
         self.url = url or default_url()
-        self.max_text_chars = max_text_chars
-        self.moderation_window_s, self.moderation_late_s = moderation_window_s, moderation_late_s
+        given = (max_text_chars, moderation_window_s, moderation_late_s)
+        if None in given:
+            from components.config import load_params
+            section = load_params()["feedback"]
+            read = (section["max_text_chars"], section["platform_moderation"]["window_s"],
+                    section["platform_moderation"]["late_s"])
+            max_text_chars, moderation_window_s, moderation_late_s = (
+                r if g is None else g for g, r in zip(given, read))
+        self.max_text_chars = int(max_text_chars)
+        self.moderation_window_s = float(moderation_window_s)
+        self.moderation_late_s = float(moderation_late_s)
         self.sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         if self.sqlite:

@@ -22,21 +22,19 @@ def configure_for_cluster(tasks: dict[str, dsl.PipelineTask], kfp_params: dict,
     from kfp import kubernetes
 
     train = tasks["train"]
-    if int(kfp_params.get("gpu_count") or 0) > 0:
+    if int(kfp_params["gpu_count"]) > 0:
         train.set_accelerator_type(kfp_params["gpu_type"])
         train.set_accelerator_limit(int(kfp_params["gpu_count"]))
-    if kfp_params.get("train_cpu"):
-        train.set_cpu_request(str(kfp_params["train_cpu"]))
-    if kfp_params.get("train_memory"):
-        train.set_memory_request(str(kfp_params["train_memory"]))
-    for key, value in (kfp_params.get("node_selector") or {}).items():
+    train.set_cpu_request(str(kfp_params["train_cpu"]))
+    train.set_memory_request(str(kfp_params["train_memory"]))
+    for key, value in kfp_params["node_selector"].items():
         kubernetes.add_node_selector(train, label_key=key, label_value=str(value))
     # Kubernetes-style dicts: {key, operator, value, effect, toleration_seconds}
-    kubernetes.add_toleration_json(train, list(kfp_params.get("tolerations") or []))
+    kubernetes.add_toleration_json(train, list(kfp_params["tolerations"]))
 
     for task in tasks.values():
         task.set_container_image(image)
-        for secret_name, key_to_env in (kfp_params.get("secrets") or {}).items():
+        for secret_name, key_to_env in kfp_params["secrets"].items():
             kubernetes.use_secret_as_env(task, secret_name=secret_name,
                                          secret_key_to_env=dict(key_to_env))
 
@@ -44,7 +42,7 @@ def configure_for_cluster(tasks: dict[str, dsl.PipelineTask], kfp_params: dict,
 def build_pipeline(params: dict, for_cluster: bool = False, image: str | None = None):
     """The pipeline function; `for_cluster` adds the Kubernetes settings from `params` and
     the image: `image`, else `CHATLOOP_IMAGE`, else params `kfp.image`."""
-    cluster = params.get("kfp") or {}
+    cluster = params["kfp"]
     image = (image or steps.default_image(params)) if for_cluster else None
 
     @dsl.pipeline(name=PIPELINE_NAME,

@@ -24,10 +24,11 @@ from pathlib import Path
 
 import yaml
 
+from chatloop.errors import ChatloopError
 from components.labels import normalize_text
 
 
-class FAQError(ValueError):
+class FAQError(ChatloopError):
     """A FAQ file that cannot be used; names the entry."""
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from components import jsonl
-from components.config import load_params, state_dir
+from components.config import state_dir
 from chatloop import urls
 from serving.sources.base import SourceError
 
@@ -56,8 +56,10 @@ class DecisionLog:
         self.spool = Path(spool_path) if spool_path else state_dir() / "decisions-spool.jsonl"
         self.rejected = self.spool.with_name("decisions-rejected.jsonl")
         self.flush_seconds, self.http_timeout = flush_seconds, http_timeout
-        self.max_text_chars = (load_params()["feedback"]["max_text_chars"]
-                               if max_text_chars is None else max_text_chars)
+        if max_text_chars is None:
+            from components.config import load_params
+            max_text_chars = load_params()["feedback"]["max_text_chars"]
+        self.max_text_chars = int(max_text_chars)
         self.out = open(out_path, "w", encoding="utf-8") if out_path else None
         self.count = 0
         self.sent = 0

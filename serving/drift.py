@@ -164,21 +164,22 @@ def retrain_trigger(mode: str, feedback_settings: dict, params: dict | None = No
         return None
     if mode not in ("local", "kfp"):
         raise ValueError(f"serving.drift.trigger must be none, local or kfp, not {mode!r}")
+    if mode == "kfp" and params is None:
+        raise ValueError("serving.drift.trigger kfp submits a run: pass the params")
 
     def trigger(snapshot: dict) -> dict:
         from feedback import export
         if mode == "local":
             started = export._start_local(
-                Path(repo), feedback_settings.get("local_command", "chatloop pipeline run"), False)
+                Path(repo), feedback_settings["local_command"], False)
         else:
             from pipelines.submit import submit
-            host = os.environ.get("KFP_HOST") or feedback_settings.get("kfp_host")
+            host = os.environ.get("KFP_HOST") or feedback_settings["kfp_host"]
             if not host:
                 raise export.ExportError("serving.drift.trigger is kfp but neither KFP_HOST "
                                          "nor feedback.kfp_host is set")
             started = {"mode": "kfp", "run_id": submit(
-                params or {}, host=host,
-                experiment=feedback_settings.get("kfp_experiment", "chatloop"))}
+                params, host=host, experiment=feedback_settings["kfp_experiment"])}
         log.warning("drift: started a retraining run for version %s: %s",
                     snapshot["version"], started)
         return started

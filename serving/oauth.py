@@ -35,6 +35,7 @@ from typing import Callable, Mapping
 
 import httpx
 
+from chatloop.errors import ChatloopError
 from serving.sources.base import check_url
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ PROVIDERS = {
 }
 
 
-class OAuthError(Exception):
+class OAuthError(ChatloopError):
     """A token that cannot be had: no refresh token, or the endpoint refused (no secrets)."""
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from components import jsonl
 from components.config import state_dir
 from serving.decisions import TOKEN_ENV, URL_ENV
 from serving.sources.base import check_url
@@ -119,11 +120,9 @@ class ModerationRelay:
                     log.warning("feedback service unreachable (%s); %d platform events kept "
                                 "in %s", result, self.pending(), self.spool)
                     return False
-                rest = [x for x in self.spool.read_text(encoding="utf-8").splitlines()
-                        if x.strip()][len(lines):]
-                tmp = self.spool.with_suffix(".tmp")
-                tmp.write_text("".join(x + "\n" for x in rest), encoding="utf-8")
-                os.replace(tmp, self.spool)
+                jsonl.write_lines_atomic(self.spool, [
+                    x for x in self.spool.read_text(encoding="utf-8").splitlines()
+                    if x.strip()][len(lines):])
         return True
 
     async def run(self) -> None:

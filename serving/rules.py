@@ -21,21 +21,22 @@ import time
 from dataclasses import dataclass, field
 
 from components.labels import LABELS, decide
-from components.normalize import SPAM_WORDS, SPELLED_LINK, TOXIC_WORDS, deobfuscate
+from components.lexicon import MESSENGERS, SHORTENERS, SPAM_TERMS, SPAM_WORDS, TOXIC_WORDS
+from components.normalize import SPELLED_LINK, deobfuscate
 from serving.message import ChatMessage
 
-SHORTENERS = ("bit.ly", "me2.do", "han.gl", "vo.la", "url.kr", "t.ly", "is.gd", "tinyurl.com",
-              "goo.gl", "buly.kr", "cutt.ly", "naver.me", "shorturl.at")
 TLDS = "com|net|org|kr|io|ly|gl|gd|do|me|shop|co|xyz|top|site|info|biz|link|click|cc|tv|app"
 LINK = re.compile(rf"(https?://|www\.)\S+|\b[a-z0-9][a-z0-9-]*(\.[a-z0-9-]+)*\.({TLDS})\b(/\S*)?",
                   re.IGNORECASE)
-SPACED_SHORTENER = re.compile("|".join(re.escape(d) for d in SHORTENERS), re.IGNORECASE)
-MESSENGER = re.compile(r"(?<![A-Za-z])(카카오톡|오픈카톡|카톡|텔레그램|텔레|텔ㄹ|라인|디스코드|디코|위챗|kakao|telegram|line|"
-                       r"discord|wechat|tg)"
-                       r"(\s*(id|아이디|[:：@]))*\s*[A-Za-z0-9_.]{3,}", re.IGNORECASE)
+# A shortener host anywhere in the text with its spaces removed (`bit. ly/x`), but not
+# inside a longer name (`chat.company` holds `t.co`).
+SPACED_SHORTENER = re.compile(r"(?<![a-z0-9])(" + "|".join(map(re.escape, SHORTENERS))
+                              + r")(?![a-z0-9])", re.IGNORECASE)
+# Longest names first, so `카카오톡 abc` is not read as `카카오` + id.
+MESSENGER = re.compile(r"(?<![A-Za-z])("
+                       + "|".join(map(re.escape, sorted(MESSENGERS, key=len, reverse=True)))
+                       + r")(\s*(id|아이디|[:：@]))*\s*[A-Za-z0-9_.]{3,}", re.IGNORECASE)
 PHONE = re.compile(r"(?<!\d)0(1[016789]|[2-6]\d|70|50\d?)[-. ]?\d{3,4}[-. ]?\d{4}(?!\d)")
-SPAM_TERMS = ("토토", "카지노", "바카라", "슬롯", "먹튀", "첫충", "매충", "환전", "리딩방", "대출",
-              "현금화")
 MIN_REPEAT_CHARS = 10
 REPEATED_UNIT = re.compile(r"^(.{4,}?)\1{2,}.{0,4}$")
 CHAT_NOISE = re.compile(r"[ㄱ-ㅣ0-9wW!?.,~^;:*<>\-_=+]+")  # ㅋㅋㅋ, ㅠㅠ, !!!, >>>, www: normal chat

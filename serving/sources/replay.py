@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import AsyncIterator
 
+from chatloop.errors import ChatloopError
 from serving.message import ChatMessage
 
 MAX_TS = 1e11          # unix seconds up to the year 5138; a millisecond ts is far above
@@ -30,7 +31,7 @@ SURROGATE = re.compile("[\ud800-\udfff]")   # also undecodable bytes (surrogatee
 INVISIBLE = "\u115f\u1160\u3164\uffa0"      # Hangul fillers: blank-looking letters
 
 
-class ReplayError(ValueError):
+class ReplayError(ChatloopError):
     """A replay file that cannot be read; names the file and line."""
 
 

@@ -46,6 +46,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from chatloop.errors import ChatloopError
 from serving.message import ChatMessage
 from serving.sources.base import NetworkSource, SourceError, Unavailable, check_url, is_loopback
 
@@ -87,7 +88,7 @@ RETURN_CODES = {1: "SYSTEM", 2: "NOTLOGIN", 3: "PROTOCOL", 4: "NOSERVICE", 12: "
 LOGIN_SUFFIX = re.compile(r"\(\d+\)$")
 
 
-class PacketError(ValueError):
+class PacketError(ChatloopError):
     """Bytes that are not a SOOP chat packet."""
 
 

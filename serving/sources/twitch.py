@@ -34,6 +34,7 @@ import random
 import time
 from typing import AsyncIterator
 
+from chatloop.errors import ChatloopError
 from serving.message import ChatMessage
 from serving.oauth import PROVIDERS, OAuthError, OAuthToken
 from serving.sources.base import NetworkSource, SourceError, Unavailable
@@ -49,7 +50,7 @@ SKIPPED = {"002", "003", "004", "353", "366", "372", "375", "376", "CAP", "JOIN"
            "USERSTATE", "ROOMSTATE", "GLOBALUSERSTATE", "HOSTTARGET", "WHISPER", "PONG"}
 
 
-class IrcError(ValueError):
+class IrcError(ChatloopError):
     """A line that is not IRC."""
 
 

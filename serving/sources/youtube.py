@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from chatloop.errors import ChatloopError
 from serving.message import ChatMessage
 from serving.sources.base import Backoff, NetworkSource, SourceError, Unavailable, check_url
 from serving.sources.moderation import moderation_event, report
@@ -60,7 +61,7 @@ SKIPPED = {"superStickerEvent", "newSponsorEvent", "memberMilestoneChatEvent",
 PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
-class ChatEnded(Exception):
+class ChatEnded(ChatloopError):
     """The live chat is over (offline, ended, disabled, or gone): the source ends."""
 
 

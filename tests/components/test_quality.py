@@ -9,7 +9,8 @@ import pytest
 from components.evaluate import flag_rates, unseen_spam_hits, versus_baseline
 from components.ingest import IngestError, ingest
 from components.model import META_FILE, ChatModel, text_normalizer
-from components.train import balance_rows, read_jsonl
+from components.jsonl import load as read_jsonl
+from components.train import balance_rows
 
 
 def write(path, rows):
@@ -100,24 +101,25 @@ def test_text_normalizer_is_the_serving_one_and_refuses_unknown_names():
 
 
 def test_model_applies_the_normaliser_recorded_at_training(tiny_model_dir, tmp_path):
-    copy = tmp_path / "model"
-    shutil.copytree(tiny_model_dir, copy)
-    meta = json.loads((copy / META_FILE).read_text())
-    (copy / META_FILE).write_text(json.dumps({**meta, "normalize": "evasion"}))
-    plain, evasion = ChatModel.load(tiny_model_dir), ChatModel.load(copy)
+    meta = json.loads((tiny_model_dir / META_FILE).read_text())
+    copies = {}
+    for name in ("none", "evasion"):
+        copies[name] = tmp_path / name
+        shutil.copytree(tiny_model_dir, copies[name])
+        (copies[name] / META_FILE).write_text(json.dumps({**meta, "normalize": name}))
+    plain, evasion = ChatModel.load(copies["none"]), ChatModel.load(copies["evasion"])
     np.testing.assert_allclose(evasion.label_probs(["dkssud"]), plain.label_probs(["안녕"]), atol=1e-6)
     assert not np.allclose(plain.label_probs(["dkssud"]), plain.label_probs(["안녕"]))
 
 
-def test_pretraining_the_tiny_base_lowers_its_loss(tmp_path):
+def test_pretraining_the_tiny_base_lowers_its_loss(tmp_path, fast_params):
     import torch
     from transformers import AutoTokenizer, Gemma2ForCausalLM
 
     from components.tiny import build_tiny_base, pretrain_tiny_base
     texts = ["오늘 방송 몇 시에 시작해요?", "ㅋㅋㅋ 진짜 웃기다", "이 게임 이름이 뭐예요"] * 40
-    cfg = {"vocab_size": 300, "hidden_size": 32, "intermediate_size": 64,
-           "num_hidden_layers": 1,
-           "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 16,
+    cfg = {**fast_params["model"]["tiny"], "vocab_size": 300, "hidden_size": 32,
+           "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 16,
            "max_position_embeddings": 128, "pretrain_epochs": 8, "pretrain_lr": 0.01,
            "pretrain_batch_size": 4}
     base = build_tiny_base(texts, tmp_path / "base", cfg)
@@ -166,7 +168,7 @@ def test_char_tokenizer_never_merges_across_characters_and_round_trips():
         build_tokenizer(texts, 400, "word")
 
 
-def test_cooccurrence_vectors_put_words_of_the_same_contexts_together(tmp_path):
+def test_cooccurrence_vectors_put_words_of_the_same_contexts_together(tmp_path, fast_params):
     import torch
 
     from components.labels import LABELS
@@ -190,8 +192,8 @@ def test_cooccurrence_vectors_put_words_of_the_same_contexts_together(tmp_path):
     assert cos("카지노", "토토") > cos("카지노", "치킨") and cos("치킨", "피자") > cos("피자", "토토")
     assert not seen[tok.convert_tokens_to_ids(list(LABELS))].any()   # labels keep random init
     assert float(vectors[seen].std()) == pytest.approx(0.02, rel=1e-3)
-    cfg = {"vocab_size": 300, "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
-           "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 8,
+    cfg = {**fast_params["model"]["tiny"], "vocab_size": 300, "hidden_size": 16,
+           "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 8,
            "max_position_embeddings": 64, "init_embeddings": "word2vec"}
     with pytest.raises(ValueError, match="init_embeddings must be"):
         build_tiny_base(texts, tmp_path / "base", cfg)

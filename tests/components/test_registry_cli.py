@@ -122,10 +122,13 @@ def test_torch_threads_from_quota_cores_and_load(monkeypatch, caplog):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setattr(model, "_threads", None)
     try:
-        monkeypatch.setattr(model, "cpu_budget", lambda: (8, 4, 6.4))     # 8 - 6 = 2 < quota 4
+        monkeypatch.setattr(model, "cpu_budget", lambda: (8, 4, 9.4))     # saturated: half of 4
         with caplog.at_level(logging.INFO, logger="components.model"):
             assert model.torch_threads() == 2
-        assert "automatic: 8 CPUs allowed, cgroup quota 4, load average 6.4" in caplog.text
+        assert "automatic: 8 CPUs allowed, cgroup quota 4, load average 9.4" in caplog.text
+        monkeypatch.setattr(model, "_threads", None)
+        monkeypatch.setattr(model, "cpu_budget", lambda: (2, None, 1.7))  # busy, not saturated
+        assert model.torch_threads() == 2
         monkeypatch.setattr(model, "_threads", None)
         monkeypatch.setattr(model, "cpu_budget", lambda: (8, 3, 0.2))     # quota wins
         assert model.torch_threads() == 3

@@ -4,10 +4,11 @@ import torch
 from components.train import completion_loss
 
 
-def test_completion_loss_equals_the_models_own_loss(tmp_path):
+def test_completion_loss_equals_the_models_own_loss(tmp_path, fast_params):
     from transformers import AutoModelForCausalLM
     from components.tiny import build_tiny_base
-    cfg = {"vocab_size": 300, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+    cfg = {**fast_params["model"]["tiny"], "vocab_size": 300, "hidden_size": 32,
+           "intermediate_size": 64, "num_hidden_layers": 1,
            "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 16,
            "max_position_embeddings": 64}
     path = build_tiny_base(["방송 재밌다 ㅋㅋ", "몇 시까지 해요?", "구독 눌렀어요"] * 5, tmp_path / "b", cfg)

@@ -142,11 +142,11 @@ def test_cli_import(shared, tmp_path, capsys):
 
 
 def test_failure_while_writing_keeps_old_data(shared, tmp_path, monkeypatch):
-    import components.data_import as data_import
+    from components import jsonl
     out = tmp_path / "raw"
     import_datasets(str(shared), str(out), dvc=False, spam_rows=20)
     before = snapshot(out)
-    real_write, calls = data_import._write_jsonl, []
+    real_write, calls = jsonl.write_atomic, []
 
     def write_then_fail(path, rows):
         calls.append(path)
@@ -154,7 +154,7 @@ def test_failure_while_writing_keeps_old_data(shared, tmp_path, monkeypatch):
         if len(calls) == 3:
             raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(data_import, "_write_jsonl", write_then_fail)
+    monkeypatch.setattr(jsonl, "write_atomic", write_then_fail)
     with pytest.raises(OSError, match="No space left"):
         import_datasets(str(shared), str(out), dvc=False, spam_rows=30)
     assert snapshot(out) == before

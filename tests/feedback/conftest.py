@@ -7,6 +7,7 @@ import httpx
 import pytest
 from feedback_helpers import MODERATORS, SERVICES, LiveServer, ServiceProcess, make_repo
 
+from components.config import load_params
 from feedback.api import create_app
 from feedback.store import Store
 
@@ -14,7 +15,6 @@ from feedback.store import Store
 @pytest.fixture(autouse=True)
 def _quiet_dvc(monkeypatch):
     monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
-    monkeypatch.delenv("CHATLOOP_FEEDBACK_CRASH_AT", raising=False)
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def store(tmp_path) -> Store:
 def live(store):
     """(url, store) of the API served with the test tokens."""
     app = create_app(store, moderator_tokens=MODERATORS, service_tokens=SERVICES,
-                     settings={"review_confident_share": 0.0})
+                     settings={**load_params()["feedback"], "review_confident_share": 0.0})
     with LiveServer(app) as server:
         yield server.url, store
 

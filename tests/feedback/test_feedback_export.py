@@ -5,13 +5,31 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from feedback_helpers import ROOT, dvc, git, make_repo
 
-from feedback.export import CRASH_ENV, STEPS, InjectedCrash, export, maybe_trigger
+import feedback.export
+from feedback.export import STEPS, export, maybe_trigger
 from feedback.store import Store
+
+
+class InjectedCrash(Exception):
+    """A crash injected after one export step (crash_after)."""
+
+
+@contextmanager
+def crash_after(step: str) -> Iterator[None]:
+    """The export inside fails right after `step`, as a crash there would."""
+    def checkpoint(name: str) -> None:
+        if name == step:
+            raise InjectedCrash(f"injected crash after step {name!r}")
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(InjectedCrash):
+        patch.setattr(feedback.export, "_checkpoint", checkpoint)
+        yield
 
 
 def exported(repo: Path) -> list[dict]:
@@ -69,13 +87,11 @@ def test_export_writes_adds_pushes_and_commits(store, repo):
 
 
 @pytest.mark.parametrize("step", STEPS)
-def test_crash_at_each_step_then_rerun_exports_each_once(store, repo, monkeypatch, step):
+def test_crash_at_each_step_then_rerun_exports_each_once(store, repo, step):
     add(store, 3)
-    monkeypatch.setenv(CRASH_ENV, step)
-    with pytest.raises(InjectedCrash):
+    with crash_after(step):
         export(store, repo)
     add(store, 2, start=3)          # corrections that arrive while the export is broken
-    monkeypatch.delenv(CRASH_ENV)
     done = export(store, repo)
     assert [d["count"] for d in done] == [3, 2]       # the interrupted one, then the new one
     ids = Counter(r["correction_id"] for r in exported(repo))
@@ -86,6 +102,14 @@ def test_crash_at_each_step_then_rerun_exports_each_once(store, repo, monkeypatc
     assert [e["status"] for e in store.exports()] == ["done", "done"]
     assert export(store, repo) == []
     assert_in_sync(repo)
+
+
+def test_the_environment_cannot_inject_a_crash(store, repo, monkeypatch):
+    """Crash points are set by the tests (crash_after), never by a variable in production."""
+    monkeypatch.setenv("CHATLOOP_FEEDBACK_CRASH_AT", "claimed")
+    add(store, 1)
+    [done] = export(store, repo)
+    assert done["status"] == "done"
 
 
 def test_export_in_a_fresh_clone_keeps_earlier_files(store, repo, tmp_path):
@@ -147,7 +171,7 @@ def test_project_params_configure_the_export():
     assert int(section["export_threshold"]) > 0
 
 
-def test_crash_in_a_throwaway_clone_resumes_in_the_next(store, repo, tmp_path, monkeypatch):
+def test_crash_in_a_throwaway_clone_resumes_in_the_next(store, repo, tmp_path):
     """A CronJob clones, exports with --git-push, and dies before pushing the commit: the
     next clone redoes the export from the store, so origin gets each correction once."""
     origin = tmp_path / "origin.git"
@@ -160,10 +184,8 @@ def test_crash_in_a_throwaway_clone_resumes_in_the_next(store, repo, tmp_path, m
         return path
 
     add(store, 3)
-    monkeypatch.setenv(CRASH_ENV, "committed")
-    with pytest.raises(InjectedCrash):
+    with crash_after("committed"):
         export(store, clone("job1"), git_push=True)
-    monkeypatch.delenv(CRASH_ENV)
     [done] = export(store, clone("job2"), git_push=True)
     assert done["count"] == 3
     final = clone("check")

@@ -92,6 +92,9 @@ def main(argv=None) -> int:
     parser.add_argument("--baseline-messages", type=int, default=40)
     parser.add_argument("--device")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="params override, e.g. serving.answer.per_minute=0 (no model "
+                             "answers: classification alone)")
     args = parser.parse_args(argv)
 
     import torch
@@ -101,7 +104,7 @@ def main(argv=None) -> int:
     from components.config import load_params
     from serving.model_host import ModelHost
 
-    params = load_params()["serving"]
+    params = load_params(overrides=args.set)["serving"]
     host = ModelHost(args.model, poll_seconds=3600, device=args.device)
     host.load()
     model, version = host.current()

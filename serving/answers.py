@@ -159,7 +159,11 @@ DEGENERATE = re.compile(r"(.)\1{7,}|(.{2,6})\2{3,}")   # a character or a short 
 
 def readable_answer(text: str) -> bool:
     """Whether a generated answer may be sent: not empty, not a bare label word, not a
-    degenerate loop (`1000000000...`, `주로주로주로...`)."""
+    degenerate loop (`1000000000...`, `주로주로주로...`, a phrase of three or more words
+    said again)."""
     from components.labels import LABELS
     body = text.strip()
-    return bool(body) and body.lower().strip(".!?") not in LABELS and not DEGENERATE.search(body)
+    words = body.split()
+    trigrams = list(zip(words, words[1:], words[2:]))
+    return (bool(body) and body.lower().strip(".!?") not in LABELS and not DEGENERATE.search(body)
+            and len(set(trigrams)) == len(trigrams))    # no run of three words said twice

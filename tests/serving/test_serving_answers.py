@@ -69,7 +69,9 @@ def test_bad_faq_is_a_clear_error(tmp_path, body, message):
 def test_unreadable_model_answers_are_not_sent():
     """Degenerate generations seen from small models are dropped, not sent to the chat."""
     from serving.answers import readable_answer
-    for bad in ("", "  ", "question", "Spam.", "키는 1000000000000000000000", "주로주로주로주로 오버워치 해요!"):
+    for bad in ("", "  ", "question", "Spam.", "키는 1000000000000000000000", "주로주로주로주로 오버워치 해요!",
+                "가끔 마인크래프트 게임 마이크 보다가 가끔 마인크래프트 게임 마이크"):
         assert not readable_answer(bad), bad
-    for good in ("키마로 해요.", "보통 새벽 1시까지 해요!", "100레벨이에요 ㅎㅎ"):
+    for good in ("키마로 해요.", "보통 새벽 1시까지 해요!", "100레벨이에요 ㅎㅎ",
+                 "방송은 매일 밤 9시부터 새벽 1시까지, 주말은 밤 9시부터 해요"):
         assert readable_answer(good), good

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--markdown", help="write the 20 viewer questions and answers here")
     args = ap.parse_args(argv)
 
-    from components.registry import load_model
+    from components.model_registry import load_model
     model, _ = load_model(args.model)
     rows = generate(args.rows, seed=101, part="heldout")
     start = time.perf_counter()

@@ -107,7 +107,7 @@ def print_report(model: dict, base: dict, test: list[dict]) -> None:
 def evaluate_split(params: dict, data: Path, model_uri: str | None, tmp: Path) -> dict:
     """Train (when `model_uri` is None) and score one split; prints its report and returns
     the model's, the baseline's and the bot's scores."""
-    from components.registry import load_model
+    from components.model_registry import load_model
     train_rows, test = jsonl.load(data / CHAT_FILE), jsonl.load(data / TEST_FILE)
     if model_uri is None:
         model_uri = str(tmp / "model")

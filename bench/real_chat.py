@@ -81,7 +81,7 @@ def main() -> None:
     print(f"tfidf-all: trained on {len(pool)} rows in {time.time() - started:.0f} s")
 
     from quality import with_rules
-    from components.registry import load_model
+    from components.model_registry import load_model
     model, version = load_model(args.model)
     texts = [r["text"] for r in test + golden]
     started = time.time()

@@ -142,7 +142,7 @@ def cmd_classify(args) -> int:
 
 
 def cmd_promote(args) -> int:
-    from components.registry import describe_promotion, promote
+    from components.model_registry import describe_promotion, promote
     info = promote(version=args.version, model_name=args.model_name, by=args.by,
                    alias=args.alias, force=args.force)
     print(describe_promotion(info))
@@ -150,7 +150,7 @@ def cmd_promote(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from components.registry import list_versions
+    from components.model_registry import list_versions
     rows = list_versions(args.model_name)
     if not rows:
         print(f"{args.model_name}: no versions yet (run `chatloop pipeline run`)")

@@ -56,7 +56,7 @@ def classify_file(model_uri: str, input_path: str, output_path: str, batch_size:
     probabilities, confidence, model version). With `rules` (params `serving.rules`) the
     rules layer runs first, as in serving, and each row also gets `model_probs` and `rules`.
     The output appears whole or not at all."""
-    from components.registry import load_model
+    from components.model_registry import load_model
     rows = read_texts(input_path)
     model, version = load_model(model_uri)
     texts = [r["text"] for r in rows]

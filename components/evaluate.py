@@ -175,7 +175,7 @@ def evaluate(data_dir: str | os.PathLike, model_dir: str | os.PathLike, out_dir:
     results["candidate"] = score_model(ChatModel.load(model_dir), test, answers, cfg, train, golden)
     results["champion"], results["champion_version"] = None, None
     if champion_uri:
-        from components.registry import RegistryError, load_model
+        from components.model_registry import RegistryError, load_model
         try:
             champion, version = load_model(champion_uri)
         except RegistryError as exc:

@@ -141,7 +141,7 @@ def register(data_dir: str | os.PathLike, model_dir: str | os.PathLike, eval_dir
     """Log params, metrics, plots, data version and validation report; register; gate."""
     import mlflow
 
-    from components.registry import ChatloopPyfunc, client, ensure_experiment
+    from components.model_registry import ChatloopPyfunc, client, ensure_experiment
 
     data, model, evals, report = (Path(p) for p in (data_dir, model_dir, eval_dir, report_dir))
     metrics = json.loads((evals / METRICS_FILE).read_text())
@@ -205,5 +205,5 @@ def register(data_dir: str | os.PathLike, model_dir: str | os.PathLike, eval_dir
 
 
 def register_step(params: dict, data_dir: str, model_dir: str, eval_dir: str, report_dir: str) -> dict:
-    """Pipeline entry point (wrapped by pipelines.components)."""
+    """Pipeline entry point (wrapped by pipelines.steps)."""
     return register(data_dir, model_dir, eval_dir, report_dir, params)

@@ -343,7 +343,7 @@ def trainer_class(bucket_batches: int, seed: int):
 
 
 def train_step(params: dict, data_dir: str, model_dir: str) -> dict:
-    """Pipeline entry point (wrapped by pipelines.components)."""
+    """Pipeline entry point (wrapped by pipelines.steps)."""
     return train(data_dir, model_dir, params)
 
 

@@ -159,5 +159,5 @@ def render_markdown(report: dict) -> str:
 
 
 def validate_step(params: dict, data_dir: str, report_dir: str) -> dict:
-    """Pipeline entry point (wrapped by pipelines.components)."""
+    """Pipeline entry point (wrapped by pipelines.steps)."""
     return validate(data_dir, report_dir, {**params["data"], **params["validate"]})

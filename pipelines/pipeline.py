@@ -11,7 +11,7 @@ only a passing one gets the `challenger` alias), which also runs the same under 
 """
 from kfp import dsl
 
-from pipelines import components as steps
+from pipelines import steps
 
 PIPELINE_NAME = "chatloop-train"
 

@@ -52,7 +52,7 @@ def registry_shares(model_name: str) -> Callable[[str], dict | None]:
     def lookup(version: str) -> dict | None:
         if not version or version == "local":
             return None
-        from components import registry
+        from components import model_registry as registry
         try:
             tag = registry.client().get_model_version(model_name, version).tags.get(
                 "train_label_shares")

@@ -1,7 +1,7 @@
 """Holds the serving model and hot-swaps it when the registry alias moves.
 
 `ModelHost(uri)` loads models:/NAME@ALIAS, models:/NAME/VERSION or a local model dir through
-components.registry. `poll()` runs forever: every `poll_seconds` it resolves the URI (one
+components.model_registry. `poll()` runs forever: every `poll_seconds` it resolves the URI (one
 cheap registry call) and, when the version changed, loads the new one in a worker thread
 while the old one keeps serving; the swap is one reference assignment, so a batch always
 runs start to finish on one model and no message waits for, or is lost to, a reload.
@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from components import registry
+from components import model_registry as registry
 
 log = logging.getLogger(__name__)
 

@@ -70,7 +70,7 @@ def registry(mlflow_home, tmp_path_factory, sample_splits, tiny_model_dir, fast_
     """
     from components.evaluate import evaluate
     from components.register import register
-    from components.registry import promote
+    from components.model_registry import promote
     from components.validate import validate
 
     work = tmp_path_factory.mktemp("registry-run")

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from chatloop.cli import main
-from components.registry import client
+from components.model_registry import client
 from components.config import ROOT
 
 pytestmark = pytest.mark.slow

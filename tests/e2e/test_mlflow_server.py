@@ -13,7 +13,7 @@ import mlflow
 import pytest
 
 from components.register import register
-from components.registry import load_model, promote
+from components.model_registry import load_model, promote
 
 pytestmark = pytest.mark.slow
 

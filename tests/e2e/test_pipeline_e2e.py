@@ -11,7 +11,7 @@ import mlflow
 import pytest
 
 from chatloop.cli import main
-from components.registry import client
+from components.model_registry import client
 
 pytestmark = pytest.mark.slow
 

@@ -135,7 +135,7 @@ def test_registration_records_training_label_shares(registry):
     """The real register step tags the version; serving reads the tag back."""
     from components.ingest import CHAT_FILE
     from components.register import train_label_shares
-    from components.registry import client
+    from components.model_registry import client
 
     rows = [json.loads(x) for x in (registry["splits"] / CHAT_FILE).read_text(
         encoding="utf-8").splitlines() if x.strip()]

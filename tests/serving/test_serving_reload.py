@@ -24,7 +24,7 @@ def register_version(model_dir) -> str:
     import mlflow
 
     from components.config import tracking_uri
-    from components.registry import ChatloopPyfunc
+    from components.model_registry import ChatloopPyfunc
     mlflow.set_tracking_uri(tracking_uri())
     with mlflow.start_run(run_name="serving-reload-test"):
         info = mlflow.pyfunc.log_model(name="model", python_model=ChatloopPyfunc(),
@@ -34,7 +34,7 @@ def register_version(model_dir) -> str:
 
 
 def set_alias(version: str) -> None:
-    from components.registry import client
+    from components.model_registry import client
     client().set_registered_model_alias(MODEL, "champion", version)
 
 

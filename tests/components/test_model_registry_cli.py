@@ -25,7 +25,7 @@ def chatloop(*args: str, env: dict | None = None) -> subprocess.CompletedProcess
 def register_version(model_dir, **tags) -> str:
     import mlflow
 
-    from components.registry import ChatloopPyfunc, client
+    from components.model_registry import ChatloopPyfunc, client
     client()
     with mlflow.start_run(run_name="promote-test"):
         info = mlflow.pyfunc.log_model(name="model", python_model=ChatloopPyfunc(),
@@ -62,7 +62,7 @@ def test_models_and_promote_print_no_warnings_and_say_it_in_words(registry):
 
 def test_promote_refuses_a_failed_or_ungated_version_unless_forced(registry, tiny_model_dir,
                                                                    capsys):
-    from components.registry import client
+    from components.model_registry import client
     passed = register_version(tiny_model_dir, gate="passed", gate_reasons="ok")
     failed = register_version(tiny_model_dir, gate="failed",
                               gate_reasons="golden: spam recall 0.4000 < 0.85")
@@ -145,7 +145,7 @@ def test_torch_threads_from_quota_cores_and_load(monkeypatch, caplog):
 
 
 def test_serving_logs_and_records_every_champion_change(registry, tiny_model_dir, caplog):
-    from components.registry import client
+    from components.model_registry import client
     from serving.model_host import ModelHost
     first = register_version(tiny_model_dir, gate="passed")
     second = register_version(tiny_model_dir, gate="passed")

@@ -6,7 +6,7 @@ import pytest
 
 from chatloop.cli import main
 from components.register import gate
-from components.registry import RegistryError, client, load_model, promote, resolve_version
+from components.model_registry import RegistryError, client, load_model, promote, resolve_version
 
 CFG = {"min_improvement": 0.0, "max_label_drop": 0.05, "baseline_margin": 0.02,
        "golden": {"required": False}}

@@ -182,6 +182,9 @@ def run_local(params: dict, data: str | None = None, rev: str | None = None,
     print(f"chatloop: running the pipeline locally; artifacts under {root}, MLflow at {uri}\n"
           f"chatloop: full log in {logpath}" + ("" if verbose else " (-v prints it here)"),
           flush=True)
+    # A previous run in this process may have left the exit-noise filter on: kfp's step
+    # lines are INFO records, and StepLog needs them.
+    logging.getLogger().removeFilter(_kfp_info)
     try:
         with contextlib.redirect_stdout(log):
             result = pipeline(params=params, data=data or "", rev=rev or "",

@@ -59,3 +59,18 @@ def test_summary_sets_model_beside_tfidf_and_records_wall_time(registry):
     assert [float(x) for x in split[2:4]] == [round(metrics["macro_f1"], 4),
                                                round(metrics["baseline_macro_f1"], 4)]
     assert ("TF-IDF ahead" in lines[1]) == (metrics["baseline_macro_f1"] > metrics["macro_f1"])
+
+
+def test_a_second_run_in_one_process_still_reports_its_steps(tmp_path, monkeypatch, capsys):
+    """The quiet mode's exit filter (kfp's INFO records) must not hide the next run's steps."""
+    monkeypatch.setenv("CHATLOOP_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    data = tmp_path / "one_label.jsonl"
+    data.write_text("".join(json.dumps({"text": f"안녕하세요 {i}번", "label": "normal"},
+                                       ensure_ascii=False) + "\n" for i in range(40)))
+    for attempt in range(2):
+        code = main(["pipeline", "run", "--profile", "tiny", "--data", str(data),
+                     "--workdir", str(tmp_path / f"kfp{attempt}")])
+        out, err = capsys.readouterr()
+        assert code == 1 and "chatloop: step ingest success" in out, (attempt, out)
+        assert "the pipeline stopped at step 'validate'" in err

@@ -43,7 +43,7 @@ def test_first_run_registers_a_passing_challenger(home, capsys):
     out = capsys.readouterr().out
     assert code == 0, out[-3000:]
     for step in ("ingest", "validate", "train", "evaluate", "register"):
-        assert f"Task '{step}' finished with status SUCCESS" in out
+        assert f"chatloop: step {step} success" in out   # quiet: one line per step
     assert "gate:      passed" in out and "mlflow ui --backend-store-uri" in out
     [mv] = versions().values()
     assert mv.tags["gate"] == "passed"

@@ -6,7 +6,8 @@ from serving.sources.base import Backoff, SourceError
 
 def open_source(spec: str, *, rate: float | str | None = None, **options):
     """A source for `soop:BJID[/BNO]`, `chzzk:ID`, `twitch:CHAN`, `discord:ID`, `replay:FILE`,
-    `youtube:VIDEO_ID` / `youtube:channel:CHANNEL_ID` / `youtube:mine`.
+    `youtube:VIDEO_ID` / `youtube:channel:CHANNEL_ID` / `youtube:mine`, `chzzk-open:ID` (the
+    CHZZK Open API session socket, the streamer's OAuth token).
 
     `options` go to the source's constructor (URLs for loopback tests, backoff, ...).
     """
@@ -24,6 +25,8 @@ def open_source(spec: str, *, rate: float | str | None = None, **options):
         from serving.sources.soop import SoopSource as cls
     elif platform == "chzzk":
         from serving.sources.chzzk import ChzzkSource as cls
+    elif platform == "chzzk-open":
+        from serving.sources.chzzk_open import ChzzkOpenSource as cls
     elif platform == "twitch":
         from serving.sources.twitch import TwitchSource as cls
     elif platform == "youtube":

@@ -69,6 +69,18 @@ class Backoff:
         self.attempt = 0
 
 
+def json_object(response: httpx.Response, url: str) -> dict:
+    """The response's JSON object; an HTTP error, non-JSON or another JSON type is retried."""
+    response.raise_for_status()
+    try:
+        data = response.json()
+    except ValueError:
+        raise Unavailable(f"{url}: response is not JSON") from None
+    if not isinstance(data, dict):
+        raise Unavailable(f"{url}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
 class NetworkSource:
     """Base for live platform sources: reconnect loop plus per-frame counters."""
 
@@ -108,14 +120,7 @@ class NetworkSource:
         """One HTTP lookup returning a JSON object (TLS verified); errors are retried."""
         async with httpx.AsyncClient(timeout=self.open_timeout) as client:
             response = await client.request(method, check_url(url), **kwargs)
-            response.raise_for_status()
-            try:
-                data = response.json()
-            except ValueError:
-                raise Unavailable(f"{url}: response is not JSON") from None
-        if not isinstance(data, dict):
-            raise Unavailable(f"{url}: expected a JSON object, got {type(data).__name__}")
-        return data
+            return json_object(response, url)
 
     def next_id(self) -> str:
         """A message id for platforms whose chat frames carry none."""

@@ -48,7 +48,8 @@ import httpx
 
 from chatloop.errors import ChatloopError
 from serving.message import ChatMessage
-from serving.sources.base import NetworkSource, SourceError, Unavailable, check_url, is_loopback
+from serving.sources.base import (NetworkSource, SourceError, Unavailable, check_url,
+                                  is_loopback, json_object)
 
 log = logging.getLogger(__name__)
 
@@ -183,14 +184,7 @@ class SoopSource(NetworkSource):
                 url, params = target, {}  # the Location carries its own query
             else:
                 raise Unavailable(f"soop:{self.bid}: more than {MAX_REDIRECTS} redirects")
-            response.raise_for_status()
-            try:
-                data = response.json()
-            except ValueError:
-                raise Unavailable(f"{url}: response is not JSON") from None
-        if not isinstance(data, dict):
-            raise Unavailable(f"{url}: expected a JSON object, got {type(data).__name__}")
-        return data
+            return json_object(response, url)
 
     async def lookup(self) -> dict:
         """The live broadcast's chat server (CHDOMAIN, CHPT, CHATNO, FTK, BNO)."""

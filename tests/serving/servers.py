@@ -551,3 +551,20 @@ class OAuthApi(HttpJson):
         if auth.startswith("Bearer ") and auth != f"Bearer {self.access_token}":
             return 401, {"error": "Unauthorized", "status": 401, "message": "Invalid OAuth token"}
         return self.api(method, path, query, body, headers)
+
+
+# ---------------------------------------------------------------- client-side helpers
+async def take(source, n: int) -> list:
+    """The first `n` messages a source yields."""
+    out = []
+    async for message in source:
+        out.append(message)
+        if len(out) == n:
+            break
+    return out
+
+
+async def until(predicate) -> None:
+    """Wait for something the client does on its own (bounded by the test's timeout)."""
+    while not predicate():
+        await asyncio.sleep(0.01)

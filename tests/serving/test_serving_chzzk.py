@@ -6,6 +6,7 @@ import json
 import logging
 
 from servers import DROP, ChzzkServer, chzzk_blind, chzzk_chat
+from servers import take, until
 
 from serving.sources import Backoff, open_source
 
@@ -16,21 +17,6 @@ def source_for(server, **options):
     base = f"http://127.0.0.1:{server.http.port}"
     return open_source("chzzk:abcdef0123", api_url=base, comm_url=base,
                        ws_url=f"ws://127.0.0.1:{server.port}/chat", **FAST, **options)
-
-
-async def take(source, n: int) -> list:
-    out = []
-    async for message in source:
-        out.append(message)
-        if len(out) == n:
-            break
-    return out
-
-
-async def until(predicate) -> None:
-    """Wait for something the client does on its own (bounded by the test's timeout)."""
-    while not predicate():
-        await asyncio.sleep(0.01)
 
 
 def test_chzzk_chat_server_ping_donation_garbage_and_reconnect(arun):

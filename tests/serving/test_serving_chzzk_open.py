@@ -6,6 +6,7 @@ import asyncio
 import pytest
 from chzzk_open_server import ChzzkOpenServer, open_chat, sio_event
 from servers import DROP
+from servers import take, until
 
 from serving.oauth import OAuthToken
 from serving.sources import Backoff, open_source
@@ -25,21 +26,6 @@ def source_for(server, **options):
     options.setdefault("token", token_for(server))
     return open_source("chzzk-open:ch0123", api_url=f"http://127.0.0.1:{server.http.port}",
                        env={}, **FAST, **options)
-
-
-async def take(source, n: int) -> list:
-    out = []
-    async for message in source:
-        out.append(message)
-        if len(out) == n:
-            break
-    return out
-
-
-async def until(predicate) -> None:
-    """Wait for something the client does on its own (bounded by the test's timeout)."""
-    while not predicate():
-        await asyncio.sleep(0.01)
 
 
 def test_session_subscribe_chats_malformed_and_reconnect_with_new_url(arun):

@@ -10,6 +10,7 @@ import pytest
 from discord.http import Route
 from servers import (DiscordServer, DROP, discord_delete, discord_dispatch, discord_guild,
                      discord_message, discord_thread, discord_user_id)
+from servers import take
 
 from serving.sources import SourceError, open_source
 
@@ -25,15 +26,6 @@ def source_for(server: DiscordServer, **options):
     return open_source(f"discord:{CHANNEL}", token=DiscordServer.TOKEN,
                        api_url=f"http://127.0.0.1:{server.http.port}/api/v10",
                        gateway_url=f"ws://127.0.0.1:{server.port}", **options)
-
-
-async def take(source, n: int) -> list:
-    out = []
-    async for message in source:
-        out.append(message)
-        if len(out) == n:
-            break
-    return out
 
 
 async def until_end(source) -> list:

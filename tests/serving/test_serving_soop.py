@@ -7,6 +7,7 @@ import logging
 import pytest
 from servers import (DROP, SoopServer, soop_chat, soop_manager_chat, soop_ogq_chat, soop_packet,
                      soop_tls)
+from servers import take, until
 
 from serving.sources import Backoff, SourceError, open_source
 from serving.sources.soop import SKIPPED, decode_packet, encode_packet, is_platform_host
@@ -17,21 +18,6 @@ WS = "ws://{host}:{port}/Websocket/{bid}"
 
 def api(server, path: str = "/afreeca/player_live_api.php") -> str:
     return f"http://127.0.0.1:{server.http.port}{path}"
-
-
-async def take(source, n: int) -> list:
-    out = []
-    async for message in source:
-        out.append(message)
-        if len(out) == n:
-            break
-    return out
-
-
-async def until(predicate) -> None:
-    """Wait for something the client does on its own (bounded by the test's timeout)."""
-    while not predicate():
-        await asyncio.sleep(0.01)
 
 
 def lookups(server) -> list[dict]:

@@ -5,17 +5,9 @@ import pytest
 
 from serving.sources import Backoff, SourceError, open_source
 from serving.sources.base import check_url
+from servers import take
 
 FAST = dict(backoff=Backoff(base=0.01, cap=0.05), max_failures=3, open_timeout=5)
-
-
-async def take(source, n: int) -> list:
-    out = []
-    async for message in source:
-        out.append(message)
-        if len(out) == n:
-            break
-    return out
 
 
 def test_gives_up_after_bounded_failures(arun):

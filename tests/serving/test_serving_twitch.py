@@ -6,6 +6,7 @@ import logging
 import pytest
 from servers import (DROP, OAuthApi, TwitchServer, twitch_clearchat, twitch_clearmsg,
                      twitch_privmsg, twitch_usernotice)
+from servers import take
 
 from serving.sources import Backoff, SourceError, open_source
 from serving.sources.twitch import unescape_tag
@@ -19,15 +20,6 @@ TWITCH_VARS = ("TWITCH_CHAT_TOKEN", "TWITCH_BOT_NICK", "TWITCH_REFRESH_TOKEN", "
 def no_twitch_env(monkeypatch):
     for name in TWITCH_VARS:
         monkeypatch.delenv(name, raising=False)
-
-
-async def take(source, n: int) -> list:
-    out = []
-    async for message in source:
-        out.append(message)
-        if len(out) == n:
-            break
-    return out
 
 
 async def run(scripts: list, n: int, server: TwitchServer | None = None, **options):

@@ -12,6 +12,7 @@ from youtube_server import (CHANNEL_ID, LIVE_CHAT_ID, VIDEO_ID, YouTubeServer, b
 from serving.metrics import Metrics
 from serving.sources import Backoff, SourceError, open_source
 from serving.sources.youtube import YouTubeSource
+from servers import take
 
 FAST = dict(backoff=Backoff(base=0.01, cap=0.05), max_failures=3, open_timeout=5)
 KEY = "AIzaSy-test-key-not-a-real-one"
@@ -34,15 +35,6 @@ def source_for(server: YouTubeServer, spec: str = f"youtube:{VIDEO_ID}", env: di
     kwargs.setdefault("sleep", Waits())
     return open_source(spec, api_url=server.url,
                        env={"YOUTUBE_API_KEY": KEY} if env is None else env, **kwargs)
-
-
-async def take(source, n: int) -> list:
-    out = []
-    async for message in source:
-        out.append(message)
-        if len(out) == n:
-            break
-    return out
 
 
 async def drain(source) -> list:

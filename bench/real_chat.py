@@ -29,6 +29,7 @@ from components import jsonl  # noqa: E402
 from components.evaluate import baseline_predict, classification_metrics  # noqa: E402
 from components.ingest import GOLDEN_FILE, TEST_FILE, _Files, read_rows  # noqa: E402
 from components.labels import normalize_text  # noqa: E402
+from components.screen import combine  # noqa: E402
 
 
 def flagged(rows: list[dict], pred: list[str]) -> float | None:
@@ -45,10 +46,11 @@ def fmt(x) -> str:
     return "   n/a" if x is None else f"{x:6.3f}"
 
 
-def report(name: str, rows: list[dict], pred: list[str], base: list[str]) -> None:
+def report(name: str, rows: list[dict], pred: list[str], base: list[str],
+           names: str = "model / tfidf-all") -> None:
     m = classification_metrics([r["label"] for r in rows], pred, [r["source"] for r in rows])
     b = classification_metrics([r["label"] for r in rows], base, [r["source"] for r in rows])
-    print(f"\n{name} ({len(rows)} rows)   macro-F1: model / tfidf-all / delta")
+    print(f"\n{name} ({len(rows)} rows)   macro-F1: {names} / delta")
     for src, v in m["per_source"].items():
         bv = b["per_source"][src]["macro_f1"]
         part = [q for r, q in zip(rows, pred) if r["source"] == src]
@@ -57,9 +59,10 @@ def report(name: str, rows: list[dict], pred: list[str], base: list[str]) -> Non
               f"   normal flagged {fmt(fl)}")
     print(f"  {'all':22} {len(rows):5d}  {fmt(m['macro_f1'])} {fmt(b['macro_f1'])} "
           f"{m['macro_f1'] - b['macro_f1']:+7.3f}")
-    print(f"  normal flagged toxic/spam: model {fmt(flagged(rows, pred))}  tfidf-all "
-          f"{fmt(flagged(rows, base))};  spam recall: model {fmt(spam_recall(rows, pred))}  "
-          f"tfidf-all {fmt(spam_recall(rows, base))}")
+    first, second = names.split(" / ")
+    print(f"  normal flagged toxic/spam: {first} {fmt(flagged(rows, pred))}  {second} "
+          f"{fmt(flagged(rows, base))};  spam recall: {first} {fmt(spam_recall(rows, pred))}  "
+          f"{second} {fmt(spam_recall(rows, base))}")
 
 
 def main() -> None:
@@ -85,12 +88,26 @@ def main() -> None:
     model, version = load_model(args.model)
     texts = [r["text"] for r in test + golden]
     started = time.time()
-    probs = model.label_probs(texts, batch_size=int(params["evaluate"]["batch_size"]))
+    lm = model.lm_probs(texts, batch_size=int(params["evaluate"]["batch_size"]))
     seconds = time.time() - started
+    print(f"model {args.model} (version {version}): the LM scored {len(texts)} messages in "
+          f"{seconds:.1f} s ({len(texts) / seconds:.0f} msg/s)")
+    probs, n = lm, len(test)
+    if model.screen is not None:   # the served decision: the screen in front (one LM pass)
+        cfg = model.meta["screen"]
+        screened = model.screen.probs([model.prepare(t) for t in texts])
+        probs, used = combine(screened, lambda rows: lm[rows], cfg["confidence"], cfg["weight"])
+        print(f"screen (confidence {cfg['confidence']}, weight {cfg['weight']}): the LM scores "
+              f"{used[:n].mean():.1%} of the test split, {used[n:].mean():.1%} of the golden set")
+        alone = [model.decide(row) for row in lm]
+        report("the LM alone, held-out test split", test, alone[:n],
+               [model.decide(r) for r in screened[:n]], "LM / screen")
+        if golden:
+            report("the LM alone, golden set", golden, alone[n:],
+                   [model.decide(r) for r in screened[n:]], "LM / screen")
+        print("\n(above: the LM alone against the screen alone; below: the model as served "
+              "against TF-IDF-all)")
     pred = [model.decide(row) for row in probs]
-    print(f"model {args.model} (version {version}): {len(texts)} messages in {seconds:.1f} s "
-          f"({len(texts) / seconds:.0f} msg/s)")
-    n = len(test)
     report("held-out test split", test, pred[:n], base[:n])
     if golden:
         report("golden set", golden, pred[n:], base[n:])

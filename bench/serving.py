@@ -116,7 +116,10 @@ def main(argv=None) -> int:
     for rate in [float(r) for r in args.rates.split(",")]:
         rows.append((f"bot @ {rate:g} msg/s", run_bot(host, params,
                                                       sample_texts(int(rate * args.seconds)), rate)))
+    before = dict(model.counts)
     rows.append(("bot @ full speed", run_bot(host, params, sample_texts(args.full_messages), None)))
+    lm, screened = (model.counts[k] - before[k] for k in ("lm", "screen"))
+    print(f"at full speed the LM scored {lm} messages, the screen alone decided {screened}")
     rows.append(("baseline text-generation", run_baseline(model, sample_texts(args.baseline_messages))))
     print(f"{'run':<28}{'msgs':>7}{'msgs/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'dropped':>9}")
     for name, r in rows:

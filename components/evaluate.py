@@ -117,12 +117,15 @@ def score_model(model, test: list[dict], answers: list[dict], cfg: dict,
     chrF for one ChatModel."""
     import sacrebleu
     texts = [r["text"] for r in test] + [r["text"] for r in golden]
+    before = model.counts["lm"]
     probs = model.label_probs(texts, batch_size=int(cfg["batch_size"]))
     preds = [model.decide(row) for row in probs]
     pred = preds[:len(test)]
+    lm_share = (model.counts["lm"] - before) / len(texts) if texts else 1.0
     metrics = classification_metrics([r["label"] for r in test], pred, [r["source"] for r in test])
     metrics.update(flag_rates(train, test, pred))
     metrics["mean_confidence"] = float(probs[:len(test)].max(1).mean()) if len(test) else 0.0
+    metrics["lm_share"] = lm_share    # messages the LM scored (the rest: the screen alone)
     if golden:
         metrics["golden"] = golden_metrics(golden, preds[len(test):])
     metrics["behaviour"] = behaviour.measure(model, batch_size=int(cfg["batch_size"]))

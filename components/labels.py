@@ -118,10 +118,14 @@ ANSWER_INSTRUCTION = (
 MAX_PROMPT_CHARS = 500  # a message longer than this is cut before it reaches a prompt
 
 
+def message_body(text: str) -> str:
+    """A message as both classifiers read it (the LM's prompt and components.screen)."""
+    return normalize_text(text)[:MAX_PROMPT_CHARS]
+
+
 def classify_messages(text: str) -> list[dict]:
     """The chat messages (user turn only) that ask the model for a label."""
-    body = normalize_text(text)[:MAX_PROMPT_CHARS]
-    return [{"role": "user", "content": CLASSIFY_INSTRUCTION.format(text=body)}]
+    return [{"role": "user", "content": CLASSIFY_INSTRUCTION.format(text=message_body(text))}]
 
 
 def answer_messages(question: str, card: str = "", recent: Sequence[str] = ()) -> list[dict]:

@@ -4,8 +4,9 @@ A model directory holds:
   chatloop.json   labels, label token ids, base model reference, train summary
   adapter/        the LoRA adapter (peft) and the tokenizer
   base/           the base weights, only when the base is the locally built tiny model
+  screen.npz      the char n-gram screen in front of the LM (components.screen), if trained
 Classification is batched label scoring: one forward pass over left-padded prompts,
-softmax over the four label tokens at the last position (no `generate`).
+softmax over the four label tokens at the last position (no `generate`), behind the screen.
 """
 from __future__ import annotations
 
@@ -164,6 +165,8 @@ class ChatModel:
         self.min_flag = dict(meta.get("min_flag") or {})  # params model.min_flag at training
         self._prefix = None  # (prompt-prefix token ids, their KV cache), built on first use
         self.members: list[ChatModel] = []  # ensemble members (train.ensemble); label_probs averages
+        self.screen = None                  # components.screen.Screen, with meta["screen"]
+        self.counts = {"screen": 0, "lm": 0}  # messages decided by the screen alone / by the LM
 
     @classmethod
     def load(cls, model_dir: str | Path, device: str | None = None, merge: bool = True,
@@ -200,6 +203,9 @@ class ChatModel:
         loaded = cls(model, tokenizer, meta, device)
         loaded.members = [cls.load(root / member, device, merge, dtype)
                           for member in meta.get("members", [])]
+        if meta.get("screen"):
+            from components.screen import Screen
+            loaded.screen = Screen.load(root)
         return loaded
 
     def _encode(self, prompts: Sequence[str]):
@@ -214,12 +220,30 @@ class ChatModel:
 
     def label_probs(self, texts: Sequence[str], batch_size: int = 64,
                     reuse_prefix: bool = True) -> np.ndarray:
-        """An (n, 4) array of label probabilities, columns in LABELS order: the mean over
-        this model and its ensemble members (answers come from this model alone).
+        """An (n, 4) array of label probabilities, columns in LABELS order: the screen's for
+        the messages it is sure of, else the LM's blended with it (components.screen; the
+        `screen` entry of chatloop.json), or the LM's alone for a model without a screen.
 
         With `reuse_prefix`, the instruction every prompt starts with is run through the model
         once and its key/value cache reused for each batch (same result; see bench/serving.py).
         """
+        if self.screen is None:
+            self.counts["lm"] += len(texts)
+            return self.lm_probs(texts, batch_size, reuse_prefix)
+        from components.screen import combine
+        cfg = self.meta["screen"]
+        probs, used = combine(
+            self.screen.probs([self.prepare(t) for t in texts]),
+            lambda rows: self.lm_probs([texts[i] for i in rows], batch_size, reuse_prefix),
+            float(cfg["confidence"]), float(cfg["weight"]))
+        self.counts["lm"] += int(used.sum())
+        self.counts["screen"] += len(texts) - int(used.sum())
+        return probs
+
+    def lm_probs(self, texts: Sequence[str], batch_size: int = 64,
+                 reuse_prefix: bool = True) -> np.ndarray:
+        """The LM's label probabilities alone: the mean over this model and its ensemble
+        members (answers come from this model alone)."""
         probs = self._own_label_probs(texts, batch_size, reuse_prefix)
         for member in self.members:
             probs += member._own_label_probs(texts, batch_size, reuse_prefix)

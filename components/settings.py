@@ -199,6 +199,18 @@ class Model(Section):
     min_flag: "MinFlag" = Field(description="the lowest probability at which a message is "
                                 "labelled toxic or spam (else its next most likely label); "
                                 "recorded with the model, applied by evaluate, classify, serving")
+    screen: "ScreenParams" = Field(description="the char n-gram screen in front of the LM "
+                                   "(components/screen.py); recorded with the model")
+
+
+class ScreenParams(Section):
+    """`model.screen:` the char n-gram classifier trained beside the LM and run before it."""
+    enabled: bool = Field(description="train a screen with the model (false: the LM decides alone)")
+    confidence: Float = Field(ge=0, le=1.01, description="a message the screen gives at least "
+                              "this for one label skips the LM (1.01: the LM scores every message)")
+    weight: Share = Field(description="the screen's share of the blend for messages the LM scores")
+    max_features: Positive = Field(description="char 1-4-grams kept (the most frequent)")
+    c: Float = Field(gt=0, description="inverse L2 strength of the logistic regression")
 
 
 class MinFlag(Section):

@@ -147,14 +147,16 @@ def sft_config(params: dict, output_dir: str, device: str, bf16: bool):
     )
 
 
-def member_params(params: dict, overrides: list[str], threads: int) -> dict:
-    """The params of one ensemble member: `overrides` applied, no members of its own."""
+def member_params(params: dict, overrides: list[str], threads: int, first: bool) -> dict:
+    """The params of one ensemble member: `overrides` applied, no members of its own, and
+    a screen only for the `first` (the ensemble has one)."""
     from components.config import set_dotted
     out = copy.deepcopy(params)
     for assignment in overrides:
         set_dotted(out, assignment)
     out["train"]["ensemble"] = []
     out["train"]["threads"] = threads
+    out["model"]["screen"]["enabled"] = first and out["model"]["screen"]["enabled"]
     return out
 
 
@@ -169,8 +171,8 @@ def train(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params: dic
     if on_cpu and not threads:        # every member at once, the cores shared out
         threads = max(1, (os.cpu_count() or 1) // (1 + len(extra)))
     started, out = time.time(), Path(model_dir)
-    plans = [(out, member_params(params, [], threads))]
-    plans += [(out / "members" / str(i), member_params(params, m, threads))
+    plans = [(out, member_params(params, [], threads, True))]
+    plans += [(out / "members" / str(i), member_params(params, m, threads, False))
               for i, m in enumerate(extra, 1)]
     summaries = (_train_in_processes(data_dir, plans) if on_cpu   # one accelerator: in turn
                  else [train_one(data_dir, path, p) for path, p in plans])
@@ -206,6 +208,22 @@ def _train_in_processes(data_dir, plans: list[tuple[Path, dict]]) -> list[dict]:
         if failed:
             raise RuntimeError("ensemble training failed; " + "\n".join(failed))
         return [json.loads(spec.with_suffix(".out.json").read_text()) for _, _, spec in jobs]
+
+
+def train_screen(params: dict, texts: list[str], labels: list[str], out: Path) -> dict | None:
+    """Fit and save the screen (params model.screen) on the LM's classification rows; its
+    entry for chatloop.json, or None when `enabled` is false."""
+    from components.screen import Screen
+    cfg = params["model"]["screen"]
+    if not cfg["enabled"]:
+        return None
+    started = time.time()
+    Screen.fit(texts, labels, int(cfg["max_features"]), float(cfg["c"]),
+               int(params["train"]["seed"])).save(out)
+    seconds = round(time.time() - started, 2)
+    print(f"chatloop: screen fitted on {len(texts)} rows in {seconds:.0f} s", flush=True)
+    return {"confidence": float(cfg["confidence"]), "weight": float(cfg["weight"]),
+            "rows": len(texts), "seconds": seconds}
 
 
 def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params: dict) -> dict:
@@ -273,9 +291,12 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
         "trainable_params": int(trainable), "total_params": int(total), "device": device,
         **pretrained,
     }
+    screen = train_screen(params, [prepare(r["text"]) for r in chat], [r["label"] for r in chat], out)
+    if screen:
+        summary["screen_seconds"] = screen.pop("seconds")
     meta = {"base": base_ref["name"], "base_ref": base_ref, "base_bundled": bundled,
             "normalize": normalizer, "dtype": params["model"]["dtype"],
-            "min_flag": dict(params["model"]["min_flag"]),
+            "min_flag": dict(params["model"]["min_flag"]), "screen": screen,
             "label_token_ids": label_token_ids(tokenizer),
             "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "data_version": data_version, "train": summary}

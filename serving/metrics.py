@@ -71,6 +71,13 @@ class Metrics:
                                       value=self.host.reloads)
             yield CounterMetricFamily("chatloop_model_load_errors", "Versions that failed to load",
                                       value=self.host.load_errors)
+            model = self.host.current()[0]
+            scored = CounterMetricFamily("chatloop_scored", "Messages of the serving version "
+                                         "decided by the screen alone or scored by the LM",
+                                         labels=["by"])
+            for by, n in sorted(getattr(model, "counts", {}).items()):
+                scored.add_metric([by], n)
+            yield scored
         failed = CounterMetricFamily("chatloop_actions_failed",
                                      "Platform actions and answers that failed (API error, rate "
                                      "limit outlasted, token refused)", labels=["platform", "action"])

@@ -222,7 +222,14 @@ def test_ensemble_members_train_at_once_and_their_probabilities_are_averaged(
     texts = [r["text"] for r in read_jsonl(sample_splits / "test.jsonl")][:40]
     own, theirs = model._own_label_probs(texts, 16, True), member._own_label_probs(texts, 16, True)
     assert not np.allclose(own, theirs)
-    np.testing.assert_allclose(model.label_probs(texts, 16), (own + theirs) / 2, atol=1e-6)
+    lm = model.lm_probs(texts, 16)
+    np.testing.assert_allclose(lm, (own + theirs) / 2, atol=1e-6)
+    assert model.screen is not None and member.screen is None   # one screen, the ensemble's
+    cfg = model.meta["screen"]
+    screened = model.screen.probs([model.prepare(t) for t in texts])
+    sure = screened.max(1) >= cfg["confidence"]
+    expected = np.where(sure[:, None], screened, (1 - cfg["weight"]) * lm + cfg["weight"] * screened)
+    np.testing.assert_allclose(model.label_probs(texts, 16), expected, atol=1e-6)
 
 
 def test_bad_ensemble_members_fail_clearly(sample_splits, fast_params, tmp_path):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -267,6 +268,8 @@ def test_healthz_and_metrics(api):
                  "chatloop_dropped_total", "chatloop_reconnects_total",
                  f"chatloop_model_info{{name=\"{api.model_name}\",version=\"local\"}} 1.0"):
         assert name in text
+    scored = re.findall(r'^chatloop_scored_total\{by="(lm|screen)"\} (\S+)$', text, re.M)
+    assert {by for by, _ in scored} == {"lm", "screen"} and sum(float(n) for _, n in scored) >= 1
 
 
 def test_healthz_503_before_a_model_is_loaded():

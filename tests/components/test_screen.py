@@ -1,0 +1,90 @@
+"""The screen (components/screen.py): sklearn's numbers, a pickle-free round trip, the cascade."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from components import jsonl
+from components.labels import LABELS, message_body
+from components.screen import FILE, Screen, ScreenError, combine
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return jsonl.load(ROOT / "data/sample/chat.jsonl")
+
+
+@pytest.fixture(scope="module")
+def screen(rows):
+    return Screen.fit([r["text"] for r in rows], [r["label"] for r in rows], 50_000, 10.0, 13)
+
+
+def test_probs_are_sklearns(rows):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    texts, labels = [r["text"] for r in rows], [r["label"] for r in rows]
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True, max_features=50_000)
+    x = vec.fit_transform([message_body(t) for t in texts])
+    clf = LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced", random_state=13).fit(x, labels)
+    probe = ["방송 몇 시까지 해요?", "카톡 ex1234 추가하면 무료 리딩방", "ㅋㅋㅋㅋ 개웃기네", "씨발 꺼져"]
+    expected = clf.predict_proba(vec.transform([message_body(t) for t in probe]))
+    expected = expected[:, [list(clf.classes_).index(lb) for lb in LABELS]]
+    got = Screen.fit(texts, labels, 50_000, 10.0, 13).probs(probe)
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    assert got.argmax(1).tolist() == [1, 3, 0, 2]
+
+
+def test_two_labels_fill_the_other_columns_with_zero():
+    texts = ["안녕하세요", "반가워요", "좋은 아침", "몇 시에 해요?", "뭐 먹어요?", "언제 와요?"]
+    screen = Screen.fit(texts, ["normal"] * 3 + ["question"] * 3, 1000, 10.0, 13)
+    probs = screen.probs(["오늘 뭐 해요?", "안녕"])
+    assert probs[:, 2:].max() < 1e-9 and np.allclose(probs.sum(1), 1)
+    assert probs.argmax(1).tolist() == [1, 0]
+
+
+def test_round_trip_without_pickle(tmp_path, screen):
+    path = screen.save(tmp_path)
+    assert path.name == FILE
+    with np.load(path, allow_pickle=False) as parts:   # plain arrays only
+        assert set(parts.files) == {"ngrams", "idf", "coef", "intercept"}
+    probe = ["오늘 방송 재밌다", "텔레 ex_99 DM 주세요"]
+    np.testing.assert_array_equal(Screen.load(tmp_path).probs(probe), screen.probs(probe))
+
+
+def test_bad_files_are_named(tmp_path, screen):
+    with pytest.raises(ScreenError, match="screen.npz is missing"):
+        Screen.load(tmp_path)
+    screen.save(tmp_path)
+    with np.load(tmp_path / FILE) as parts:
+        kept = {k: parts[k] for k in parts.files if k != "idf"}
+    np.savez(tmp_path / FILE, **kept)
+    with pytest.raises(ScreenError, match="not a chatloop screen"):
+        Screen.load(tmp_path)
+    np.savez(tmp_path / FILE, **kept, idf=np.ones(3))
+    with pytest.raises(ScreenError, match="do not fit"):
+        Screen.load(tmp_path)
+
+
+def test_combine_skips_the_lm_for_sure_rows():
+    screen = np.array([[0.95, 0.05, 0, 0], [0.5, 0.5, 0, 0], [0, 0, 0.1, 0.9]], dtype=np.float32)
+    asked = []
+
+    def lm(rows):
+        asked.append(rows.tolist())
+        return np.tile(np.array([0, 0, 1, 0], dtype=np.float32), (len(rows), 1))
+    out, used = combine(screen, lm, 0.9, 0.25)
+    assert asked == [[1]] and used.tolist() == [False, True, False]
+    np.testing.assert_allclose(out[1], [0.125, 0.125, 0.75, 0])
+    np.testing.assert_allclose(out[[0, 2]], screen[[0, 2]])
+    out, used = combine(screen, lm, 1.01, 0.0)    # never sure: the LM alone
+    assert used.all() and np.allclose(out, [[0, 0, 1, 0]] * 3)
+
+
+def test_fit_refuses_bad_rows():
+    with pytest.raises(ValueError, match="one length"):
+        Screen.fit(["a", "b"], ["normal"], 10, 1.0, 1)
+    with pytest.raises(ValueError, match="unknown label 'spamm'"):
+        Screen.fit(["a", "b"], ["normal", "spamm"], 10, 1.0, 1)

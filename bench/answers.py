@@ -8,9 +8,11 @@ part="heldout"): fact accuracy (the answer contains the card's value), abstentio
 questions the card cannot answer (an unknown fact or a private question: the answer must not
 assert a value), readable answers (serving.answers.readable_answer), chrF against the
 reference answer; and on the held-out chatbot-data pairs when `--split` gives an ingested
-split. `--markdown` writes 20 hand-written viewer questions (data/independent, every fourth
-line) with the answers under a demo card (the table in docs/quality.md), marking those the
-bot would drop (serving.answers.readable_answer). Asserts nothing.
+split. The bot's side: the share it sends (serving.answers.unsendable: readable and
+grounded in the card, chat or question), fact accuracy of what it sends, and the share of
+questions where it sends a wrong or made-up value. `--markdown` writes 20 hand-written
+viewer questions (data/independent, every fourth line) with the answers under a demo card
+(the table in docs/quality.md), marking those the bot withholds and why. Asserts nothing.
 """
 from __future__ import annotations
 
@@ -27,12 +29,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from components.cardqa import generate  # noqa: E402
 from components.labels import answer_messages  # noqa: E402
-from serving.answers import readable_answer  # noqa: E402
+from serving.answers import ABSTAIN, readable_answer, unsendable  # noqa: E402
 
 DEMO_CARD = ("스트리머 감자. 매일 밤 9시부터 새벽 1시까지 방송. 주 게임 리그 오브 레전드, 가끔 "
              "마인크래프트. 마이크 슈어 SM7B. 디스코드 서버 있음(구독자 전용).")
 DEMO_RECENT = ["ㅋㅋㅋㅋ 방금 개웃기네", "오늘도 화이팅!", "에임 미쳤다"]
-ABSTAIN = ("모르", "어려워", "없어요", "안내된 게 없", "여쭤")
 
 
 def answers(model, rows: list[dict], batch: int = 8, max_new_tokens: int = 40) -> list[str]:
@@ -45,16 +46,26 @@ def answers(model, rows: list[dict], batch: int = 8, max_new_tokens: int = 40) -
 
 
 def card_scores(rows: list[dict], hyps: list[str]) -> dict:
+    """The model's answers, and what the bot sends of them (serving.answers.unsendable)."""
     import sacrebleu
     factual = [(r, h) for r, h in zip(rows, hyps) if r["fact"]]
     unanswerable = [(r, h) for r, h in zip(rows, hyps) if not r["fact"]]
+    sent = [not unsendable(h, r["question"], r.get("card", ""), r.get("recent", ()))
+            for r, h in zip(rows, hyps)]
+    sent_factual = [(r, h) for (r, h), ok in zip(zip(rows, hyps), sent) if ok and r["fact"]]
+    abstains = [bool(ABSTAIN.search(h)) for h in hyps]
     return {
         "rows": len(rows),
         "fact_accuracy": sum(r["fact"] in h for r, h in factual) / max(1, len(factual)),
-        "abstained": sum(any(w in h for w in ABSTAIN) for _, h in unanswerable)
+        "abstained": sum(bool(ABSTAIN.search(h)) for _, h in unanswerable)
         / max(1, len(unanswerable)),
         "readable": sum(readable_answer(h) for h in hyps) / max(1, len(hyps)),
         "chrf": sacrebleu.corpus_chrf(hyps, [[r["answer"] for r in rows]]).score,
+        # the bot: answers sent to chat
+        "sent": sum(sent) / max(1, len(sent)),
+        "sent_fact_accuracy": sum(r["fact"] in h for r, h in sent_factual) / max(1, len(sent_factual)),
+        "wrong_fact_sent": sum(ok and not a and (not r["fact"] or r["fact"] not in h)
+                               for r, h, ok, a in zip(rows, hyps, sent, abstains)) / max(1, len(rows)),
     }
 
 
@@ -74,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     took = time.perf_counter() - start
     scores = card_scores(rows, hyps)
     print(f"held-out card questions ({scores['rows']}, {took / len(rows):.2f} s each):")
-    for key in ("fact_accuracy", "abstained", "readable", "chrf"):
-        print(f"  {key:14} {scores[key]:.3f}")
+    for key in ("fact_accuracy", "abstained", "readable", "chrf", "sent", "sent_fact_accuracy",
+                "wrong_fact_sent"):
+        print(f"  {key:18} {scores[key]:.3f}")
     for r, h in list(zip(rows, hyps))[:8]:
         print(f"  Q {r['question']}  | fact {r['fact'] or '-'}\n    -> {h}")
     if args.split:
@@ -90,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         got = answers(model, [{"question": q, "card": DEMO_CARD, "recent": DEMO_RECENT}
                               for q in questions])
         lines = [f"Card: `{DEMO_CARD}`", "", "| question | model answer | bot |", "|---|---|---|"]
-        lines += [f"| {q} | {a.replace('|', '/')} | "
-                  f"{'sent' if readable_answer(a) else 'dropped (not readable)'} |"
-                  for q, a in zip(questions, got)]
+        verdicts = [unsendable(a, q, DEMO_CARD, DEMO_RECENT) for q, a in zip(questions, got)]
+        lines += [f"| {q} | {a.replace('|', '/')} | {f'withheld ({v})' if v else 'sent'} |"
+                  for q, a, v in zip(questions, got, verdicts)]
         Path(args.markdown).write_text("\n".join(lines) + "\n")
         print(f"wrote {args.markdown}")
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}))

@@ -391,6 +391,8 @@ class Answer(Section):
     max_chars: Positive = Field(description="longest answer")
     max_new_tokens: Positive = Field(description="longest generated answer in tokens")
     recent_lines: Count = Field(description="chat lines given to the model as context")
+    grounded: bool = Field(description="send a model answer only if its numbers and at least "
+                           "one word come from the card, recent chat or question")
 
 
 class Rules(Section):

@@ -147,11 +147,13 @@ class Answerer:
 
     def model_answer(self, model, text: str, channel: str, between_steps=None) -> str:
         """The model's answer (blocking; run it on the model worker), capped; "" when it is
-        not fit to send (readable_answer)."""
-        answer = model.answer(text, card=self.card, recent=self.recent_lines(channel)[:-1],
+        not fit to send (unsendable)."""
+        recent = self.recent_lines(channel)[:-1]
+        answer = model.answer(text, card=self.card, recent=recent,
                               max_new_tokens=self.p["max_new_tokens"],
                               **({"between_steps": between_steps} if between_steps else {}))
-        return cap(answer, self.p["max_chars"]) if readable_answer(answer) else ""
+        problem = unsendable(answer, text, self.card, recent, self.p["grounded"])
+        return "" if problem else cap(answer, self.p["max_chars"])
 
 
 DEGENERATE = re.compile(r"(.)\1{7,}|(.{2,6})\2{3,}")   # a character or a short piece looping
@@ -167,3 +169,34 @@ def readable_answer(text: str) -> bool:
     trigrams = list(zip(words, words[1:], words[2:]))
     return (bool(body) and body.lower().strip(".!?") not in LABELS and not DEGENERATE.search(body)
             and len(set(trigrams)) == len(trigrams))    # no run of three words said twice
+
+
+ABSTAIN = re.compile(r"모르|어려워|안내된 게 없|여쭤|없어요|알려주실")   # "I don't know" answers
+_WORD = re.compile(r"[가-힣]{2,}|[A-Za-z]{2,}|\d+")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(normalize_text(text).lower())
+
+
+def unsendable(answer: str, question: str, card: str = "", recent=(), grounded: bool = True) -> str:
+    """Why a generated answer must not be sent, or "" when it may be: not readable
+    (readable_answer); with `grounded` (params serving.answer.grounded) also the question
+    said back (or part of it), a number that is in neither the card, the recent chat nor the question, or
+    no word shared with them (a word shares a two-character start: 방송은 ~ 방송). An
+    answer that says it does not know is always grounded. A small model asked about
+    something its card lacks invents a value; silence is better than a wrong fact."""
+    if not readable_answer(answer):
+        return "not readable"
+    if not grounded or ABSTAIN.search(answer):
+        return ""
+    if _key(answer) in _key(question):
+        return "echoes the question"
+    source = _words(" ".join([card, question, *recent]))
+    numbers, stems = {w for w in source if w.isdigit()}, {w[:2] for w in source if not w.isdigit()}
+    words = _words(answer)
+    if any(w.isdigit() and w not in numbers for w in words):
+        return "a number not in the card or chat"
+    if not any(w[:2] in stems for w in words if not w.isdigit()):
+        return "nothing from the card or chat"
+    return ""

@@ -13,7 +13,7 @@ than `max_json_depth` 422, a request whose characters add up to more than
 the model labels `question` is answered (others: 200 with `answer: null`, the label and a
 reason), per channel the repeat window and per-minute cap, per caller `answers_per_minute`
 (429), one model answer at a time with at most `answer_waiting` queued (503), and a
-generated answer only if `readable_answer` accepts it. The API has its own rules history,
+generated answer only if `unsendable` finds nothing wrong (the reason otherwise). The API has its own rules history,
 so its callers do not affect the bot's flood counters.
 """
 from __future__ import annotations
@@ -38,7 +38,7 @@ from starlette.concurrency import run_in_threadpool
 from chatloop.auth import Bearer, check_distinct, parse_tokens
 from chatloop.bodies import describe, parse_json
 from chatloop.errors import ChatloopError
-from serving.answers import Answerer, cap, readable_answer
+from serving.answers import Answerer, cap, unsendable
 from serving.bot import _rounded, label_batch
 from serving.message import ChatMessage
 from serving.metrics import Metrics
@@ -257,8 +257,9 @@ def create_app(host: ModelHost, params: dict, answerer: Answerer,
         except AnswerWorker.Busy:
             raise HTTPException(503, "the answer worker is busy; try again later",
                                 headers={"Retry-After": "5"}) from None
-        if not readable_answer(generated):
-            return {**result, "answer": None, "source": None, "reason": "empty"}
+        problem = unsendable(generated, text, card, recent, answerer.p["grounded"])
+        if problem:
+            return {**result, "answer": None, "source": None, "reason": problem}
         return {**result, "answer": cap(generated, answerer.p["max_chars"]), "source": "model"}
 
     @app.get("/healthz")

@@ -75,3 +75,20 @@ def test_unreadable_model_answers_are_not_sent():
     for good in ("키마로 해요.", "보통 새벽 1시까지 해요!", "100레벨이에요 ㅎㅎ",
                  "방송은 매일 밤 9시부터 새벽 1시까지, 주말은 밤 9시부터 해요"):
         assert readable_answer(good), good
+
+
+def test_ungrounded_answers_are_withheld():
+    """A value the card does not hold is not sent; facts copied from it and "I don't know" are."""
+    from serving.answers import unsendable
+    card = "스트리머 감자. 매일 밤 9시부터 새벽 1시까지 방송. 주 게임 리그 오브 레전드. 마이크 슈어 SM7B."
+    q = "몇 시까지 방송해요?"
+    for answer, reason in (("방송은 새벽 1시까지입니다.", ""), ("마이크는 슈어 SM7B 써요", ""),
+                           ("카드에 없는 내용이라 잘 모르겠어요.", ""),
+                           ("오늘 새벽 3시까지 해요", "a number not in the card or chat"),
+                           ("2020년 1월 1일 기준입니다.", "a number not in the card or chat"),
+                           ("사무실에서 보내드려요.", "nothing from the card or chat"),
+                           ("몇 시까지 방송해요?", "echoes the question"),
+                           ("question", "not readable")):
+        assert unsendable(answer, q, card) == reason, answer
+    assert unsendable("오늘 새벽 3시까지 해요", q, card, grounded=False) == ""
+    assert unsendable("3판 남았어요", "몇 판 남았어요?", "", recent=["3판만 더 하고 끔"]) == ""

@@ -202,7 +202,7 @@ def test_an_unreadable_model_answer_is_never_returned(host, labelled, monkeypatc
         response = httpx.post(f"{url}/v1/answer", json={"question": _a_question(labelled)},
                               headers=W, timeout=120)
     assert response.status_code == 200
-    assert response.json()["answer"] is None and response.json()["reason"] == "empty"
+    assert response.json()["answer"] is None and response.json()["reason"] == "not readable"
 
 
 def test_a_model_answer_is_readable_and_capped(host, labelled):
@@ -214,7 +214,23 @@ def test_a_model_answer_is_readable_and_capped(host, labelled):
     if body["source"] == "model":
         assert readable_answer(body["answer"]) and len(body["answer"]) <= PARAMS["answer"]["max_chars"]
     else:
-        assert body["reason"] == "empty"
+        assert body["reason"] in ("not readable", "echoes the question", "nothing from the card or chat",
+                                  "a number not in the card or chat")
+
+
+def test_an_ungrounded_model_answer_is_withheld_with_its_reason(host, labelled, monkeypatch):
+    model, _ = host.current()
+    question = _a_question(labelled)
+    card = "스트리머 감자. 매일 밤 9시부터 새벽 1시까지 방송."
+    for generated, reason in (("응답률은 90% 이상이 될 거예요", "a number not in the card or chat"),
+                              ("사무실에서 보내드려요", "nothing from the card or chat"),
+                              (question, "echoes the question"),
+                              ("방송은 새벽 1시까지입니다.", None)):
+        monkeypatch.setattr(model, "answer", lambda *args, g=generated, **kwargs: g)
+        with serve(host) as url:
+            body = httpx.post(f"{url}/v1/answer", json={"question": question, "card": card},
+                              headers=W, timeout=120).json()
+        assert (body["answer"], body.get("reason")) == ((None, reason) if reason else (generated, None))
 
 
 def test_answers_per_caller_per_minute(host, labelled):
@@ -250,7 +266,8 @@ def test_one_answer_at_a_time_and_a_bounded_queue(host, labelled, monkeypatch):
     monkeypatch.setattr(model, "answer", slow_answer)
     with serve(host, with_api(answer_waiting=0)) as url, ThreadPoolExecutor(1) as pool:
         first = pool.submit(httpx.post, f"{url}/v1/answer",
-                            json={"question": question, "channel": "a"}, headers=W, timeout=120)
+                            json={"question": question, "channel": "a", "card": "방송은 밤 12시까지"},
+                            headers=W, timeout=120)
         assert entered.wait(120)
         busy = httpx.post(f"{url}/v1/answer", json={"question": question, "channel": "b"},
                           headers=W, timeout=120)

@@ -50,8 +50,14 @@ def card_scores(rows: list[dict], hyps: list[str]) -> dict:
     import sacrebleu
     factual = [(r, h) for r, h in zip(rows, hyps) if r["fact"]]
     unanswerable = [(r, h) for r, h in zip(rows, hyps) if not r["fact"]]
-    sent = [not unsendable(h, r["question"], r.get("card", ""), r.get("recent", ()))
-            for r, h in zip(rows, hyps)]
+    def sends(grounded: bool) -> list[bool]:
+        return [not unsendable(h, r["question"], r.get("card", ""), r.get("recent", ()), grounded)
+                for r, h in zip(rows, hyps)]
+
+    def wrong(sent: list[bool]) -> float:   # a value sent that is not the card's (or made up)
+        return sum(ok and not a and (not r["fact"] or r["fact"] not in h)
+                   for r, h, ok, a in zip(rows, hyps, sent, abstains)) / max(1, len(rows))
+    sent = sends(True)
     sent_factual = [(r, h) for (r, h), ok in zip(zip(rows, hyps), sent) if ok and r["fact"]]
     abstains = [bool(ABSTAIN.search(h)) for h in hyps]
     return {
@@ -64,8 +70,8 @@ def card_scores(rows: list[dict], hyps: list[str]) -> dict:
         # the bot: answers sent to chat
         "sent": sum(sent) / max(1, len(sent)),
         "sent_fact_accuracy": sum(r["fact"] in h for r, h in sent_factual) / max(1, len(sent_factual)),
-        "wrong_fact_sent": sum(ok and not a and (not r["fact"] or r["fact"] not in h)
-                               for r, h, ok, a in zip(rows, hyps, sent, abstains)) / max(1, len(rows)),
+        "wrong_fact_sent": wrong(sent),
+        "wrong_fact_sent_ungrounded": wrong(sends(False)),   # serving.answer.grounded off
     }
 
 
@@ -86,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     scores = card_scores(rows, hyps)
     print(f"held-out card questions ({scores['rows']}, {took / len(rows):.2f} s each):")
     for key in ("fact_accuracy", "abstained", "readable", "chrf", "sent", "sent_fact_accuracy",
-                "wrong_fact_sent"):
-        print(f"  {key:18} {scores[key]:.3f}")
+                "wrong_fact_sent", "wrong_fact_sent_ungrounded"):
+        print(f"  {key:26} {scores[key]:.3f}")
     for r, h in list(zip(rows, hyps))[:8]:
         print(f"  Q {r['question']}  | fact {r['fact'] or '-'}\n    -> {h}")
     if args.split:

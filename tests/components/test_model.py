@@ -14,16 +14,16 @@ def model(tiny_model_dir):
 
 
 def test_prefix_reuse_gives_the_same_probabilities(model):
-    full = model.label_probs(TEXTS, reuse_prefix=False)
-    cached = model.label_probs(TEXTS, reuse_prefix=True)
+    full = model.lm_probs(TEXTS, reuse_prefix=False)
+    cached = model.lm_probs(TEXTS, reuse_prefix=True)
     np.testing.assert_allclose(cached, full, atol=1e-4)
     np.testing.assert_allclose(full.sum(1), 1.0, atol=1e-5)
 
 
 def test_scores_do_not_depend_on_batch_company(model):
     """Left/right padding and positions are handled: alone or in a batch, same scores."""
-    together = model.label_probs(TEXTS)
-    alone = np.vstack([model.label_probs([t]) for t in TEXTS])
+    together = model.lm_probs(TEXTS)
+    alone = np.vstack([model.lm_probs([t]) for t in TEXTS])
     np.testing.assert_allclose(together, alone, atol=1e-4)
 
 
@@ -40,3 +40,45 @@ def test_answer_is_a_short_string(model):
 def test_missing_model_dir_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a chatloop model directory"):
         ChatModel.load(tmp_path)
+
+
+def test_the_screen_decides_what_it_is_sure_of_and_is_blended_into_the_rest(model):
+    cfg = model.meta["screen"]
+    assert cfg["confidence"] == 0.9 and cfg["weight"] == 0.2 and cfg["rows"] > 0
+    texts = TEXTS + ["바 카 라 꽁 머 니 카/지/노 가/입", "하루님 MBTI 뭐예요?", "메이플 개꿀잼ㅠㅠ"]
+    screened = model.screen.probs([model.prepare(t) for t in texts])
+    sure = screened.max(1) >= cfg["confidence"]
+    assert sure.any() and not sure.all()     # the sample model's screen: both kinds here
+    before = dict(model.counts)
+    got = model.label_probs(texts)
+    assert model.counts["screen"] - before["screen"] == sure.sum()
+    assert model.counts["lm"] - before["lm"] == (~sure).sum()
+    np.testing.assert_allclose(got[sure], screened[sure], atol=1e-6)
+    lm = model.lm_probs([t for t, s in zip(texts, sure) if not s])
+    np.testing.assert_allclose(got[~sure], 0.8 * lm + 0.2 * screened[~sure], atol=1e-5)
+
+
+def _copy(tiny_model_dir, tmp_path):
+    import shutil
+    return shutil.copytree(tiny_model_dir, tmp_path / "copy")
+
+
+def test_a_model_without_a_screen_is_the_lm_alone(tiny_model_dir, tmp_path, model):
+    import json
+    from components.model import META_FILE
+    path = _copy(tiny_model_dir, tmp_path)
+    meta = json.loads((path / META_FILE).read_text())
+    meta["screen"] = None                  # as trained with model.screen.enabled: false
+    (path / META_FILE).write_text(json.dumps(meta))
+    (path / "screen.npz").unlink()
+    plain = ChatModel.load(path)
+    assert plain.screen is None
+    np.testing.assert_allclose(plain.label_probs(TEXTS), model.lm_probs(TEXTS), atol=1e-5)
+
+
+def test_a_missing_screen_file_is_a_clear_error(tiny_model_dir, tmp_path):
+    from components.screen import ScreenError
+    path = _copy(tiny_model_dir, tmp_path)
+    (path / "screen.npz").unlink()
+    with pytest.raises(ScreenError, match="screen.npz is missing"):
+        ChatModel.load(path)

@@ -50,6 +50,8 @@ def card_scores(rows: list[dict], hyps: list[str]) -> dict:
     import sacrebleu
     factual = [(r, h) for r, h in zip(rows, hyps) if r["fact"]]
     unanswerable = [(r, h) for r, h in zip(rows, hyps) if not r["fact"]]
+    abstains = [bool(ABSTAIN.search(h)) for h in hyps]
+
     def sends(grounded: bool) -> list[bool]:
         return [not unsendable(h, r["question"], r.get("card", ""), r.get("recent", ()), grounded)
                 for r, h in zip(rows, hyps)]
@@ -59,11 +61,10 @@ def card_scores(rows: list[dict], hyps: list[str]) -> dict:
                    for r, h, ok, a in zip(rows, hyps, sent, abstains)) / max(1, len(rows))
     sent = sends(True)
     sent_factual = [(r, h) for (r, h), ok in zip(zip(rows, hyps), sent) if ok and r["fact"]]
-    abstains = [bool(ABSTAIN.search(h)) for h in hyps]
     return {
         "rows": len(rows),
         "fact_accuracy": sum(r["fact"] in h for r, h in factual) / max(1, len(factual)),
-        "abstained": sum(bool(ABSTAIN.search(h)) for _, h in unanswerable)
+        "abstained": sum(a for (r, _), a in zip(zip(rows, hyps), abstains) if not r["fact"])
         / max(1, len(unanswerable)),
         "readable": sum(readable_answer(h) for h in hyps) / max(1, len(hyps)),
         "chrf": sacrebleu.corpus_chrf(hyps, [[r["answer"] for r in rows]]).score,

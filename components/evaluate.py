@@ -99,16 +99,12 @@ def versus_baseline(model: dict, baseline: dict) -> dict:
 
 
 def baseline_predict(train: list[dict], test_texts: list[str], seed: int = 13) -> list[str]:
-    """The floor: char 1-4-gram TF-IDF + logistic regression trained on the same split."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    clf = make_pipeline(TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), min_df=1,
-                                        sublinear_tf=True, max_features=200_000),
-                        LogisticRegression(max_iter=2000, C=10.0, class_weight="balanced",
-                                           random_state=seed))
-    clf.fit([r["text"] for r in train], [r["label"] for r in train])
-    return list(clf.predict(test_texts))
+    """The floor: the screen's classifier alone (char 1-4-gram TF-IDF + logistic regression,
+    components.screen) trained on `train`, its most likely label per text."""
+    from components.screen import Screen
+    screen = Screen.fit([r["text"] for r in train], [r["label"] for r in train],
+                        max_features=200_000, c=10.0, seed=seed)
+    return [LABELS[i] for i in screen.probs(test_texts).argmax(1)] if test_texts else []
 
 
 def score_model(model, test: list[dict], answers: list[dict], cfg: dict,

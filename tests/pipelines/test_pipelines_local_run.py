@@ -9,12 +9,18 @@ import os
 from chatloop.cli import main
 
 
-def test_validation_failure_stops_the_run_with_a_clear_error(tmp_path, monkeypatch, capsys):
+def one_label_data(tmp_path, monkeypatch):
+    """A state folder of its own, no tracking URI, and a data file validation must refuse."""
     monkeypatch.setenv("CHATLOOP_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     data = tmp_path / "one_label.jsonl"
     data.write_text("".join(json.dumps({"text": f"안녕하세요 {i}번", "label": "normal"},
                                        ensure_ascii=False) + "\n" for i in range(40)))
+    return data
+
+
+def test_validation_failure_stops_the_run_with_a_clear_error(tmp_path, monkeypatch, capsys):
+    data = one_label_data(tmp_path, monkeypatch)
     workdir = tmp_path / "kfp"
 
     code = main(["pipeline", "run", "--profile", "tiny", "--data", str(data), "--workdir", str(workdir)])
@@ -63,11 +69,7 @@ def test_summary_sets_model_beside_tfidf_and_records_wall_time(registry):
 
 def test_a_second_run_in_one_process_still_reports_its_steps(tmp_path, monkeypatch, capsys):
     """The quiet mode's exit filter (kfp's INFO records) must not hide the next run's steps."""
-    monkeypatch.setenv("CHATLOOP_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    data = tmp_path / "one_label.jsonl"
-    data.write_text("".join(json.dumps({"text": f"안녕하세요 {i}번", "label": "normal"},
-                                       ensure_ascii=False) + "\n" for i in range(40)))
+    data = one_label_data(tmp_path, monkeypatch)
     for attempt in range(2):
         code = main(["pipeline", "run", "--profile", "tiny", "--data", str(data),
                      "--workdir", str(tmp_path / f"kfp{attempt}")])

@@ -564,6 +564,15 @@ async def take(source, n: int) -> list:
     return out
 
 
+async def read(server, source_for, n: int) -> tuple:
+    """(server, source, its first `n` messages): start `server`, build the source with
+    `source_for(server)` and read from it."""
+    async with server:
+        source = source_for(server)
+        got = await take(source, n)
+    return server, source, got
+
+
 async def until(predicate) -> None:
     """Wait for something the client does on its own (bounded by the test's timeout)."""
     while not predicate():

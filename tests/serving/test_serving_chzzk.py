@@ -6,7 +6,7 @@ import json
 import logging
 
 from servers import DROP, ChzzkServer, chzzk_blind, chzzk_chat
-from servers import take, until
+from servers import read, take, until
 
 from serving.sources import Backoff, open_source
 
@@ -31,10 +31,7 @@ def test_chzzk_chat_server_ping_donation_garbage_and_reconnect(arun):
              0.05, DROP],
             [chzzk_chat(("재연결 후", "u4", "닉4"))],
         ]
-        async with ChzzkServer(scripts) as server:
-            source = source_for(server)
-            got = await take(source, 4)
-        return server, source, got
+        return await read(ChzzkServer(scripts), source_for, 4)
 
     server, source, got = arun(main())
     assert server.errors == []
@@ -73,12 +70,9 @@ def test_chzzk_hidden_system_and_emoji_only_messages_are_not_classified(arun):
                     chzzk_chat(("{:d_47:}{:d_48:}", "u3", "닉3")),
                     chzzk_chat(("님이 구독했습니다", "u4", "닉4"), msgTypeCode=30),
                     chzzk_chat(("끝", "u5", "닉5"))]]
-        async with ChzzkServer(scripts) as server:
-            source = source_for(server)
-            got = await take(source, 2)
-        return source, got
+        return await read(ChzzkServer(scripts), source_for, 2)
 
-    source, got = arun(main())
+    _, source, got = arun(main())
     assert [(m.text, m.user_id) for m in got] == [("몇시에 끝나요", "u2"), ("끝", "u5")]
     assert source.stats["skipped"] == 3 and source.stats["malformed"] == 0
 
@@ -87,9 +81,8 @@ def test_chzzk_blind_reaches_the_platform_moderation_hook(arun, caplog):
     async def main(hook):
         scripts = [[chzzk_chat(("나쁜 말", "u1", "닉1")), chzzk_blind("u1", 1700000000000),
                     chzzk_chat(("다음", "u2", "닉2"))]]
-        async with ChzzkServer(scripts) as server:
-            source = source_for(server, **({"on_platform_moderation": hook} if hook else {}))
-            got = await take(source, 2)
+        options = {"on_platform_moderation": hook} if hook else {}
+        _, source, got = await read(ChzzkServer(scripts), lambda s: source_for(s, **options), 2)
         return source, got
 
     events = []

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 from chzzk_open_server import ChzzkOpenServer, open_chat, sio_event
 from servers import DROP
-from servers import take, until
+from servers import read, take, until
 
 from serving.oauth import OAuthToken
 from serving.sources import Backoff, open_source
@@ -39,10 +39,7 @@ def test_session_subscribe_chats_malformed_and_reconnect_with_new_url(arun):
              0.05, DROP],
             [open_chat("재연결 후", "u3", "닉3")],
         ]
-        async with ChzzkOpenServer(scripts) as server:
-            source = source_for(server)
-            got = await take(source, 3)
-        return server, source, got
+        return await read(ChzzkOpenServer(scripts), source_for, 3)
 
     server, source, got = arun(main())
     assert server.errors == []
@@ -104,10 +101,7 @@ def test_server_ping_is_answered_and_close_packet_reconnects(arun):
     async def main():
         scripts = [["2", open_chat("하나", "u1", "닉1"), "41"],
                    [open_chat("둘", "u2", "닉2")]]
-        async with ChzzkOpenServer(scripts) as server:
-            source = source_for(server)
-            got = await take(source, 2)
-        return server, source, got
+        return await read(ChzzkOpenServer(scripts), source_for, 2)
 
     server, source, got = arun(main())
     assert [m.text for m in got] == ["하나", "둘"]

@@ -7,13 +7,17 @@ import logging
 import pytest
 from servers import (DROP, SoopServer, soop_chat, soop_manager_chat, soop_ogq_chat, soop_packet,
                      soop_tls)
-from servers import take, until
+from servers import read, take, until
 
 from serving.sources import Backoff, SourceError, open_source
 from serving.sources.soop import SKIPPED, decode_packet, encode_packet, is_platform_host
 
 FAST = dict(backoff=Backoff(base=0.01, cap=0.05), max_failures=3, open_timeout=5)
 WS = "ws://{host}:{port}/Websocket/{bid}"
+
+
+def soop_source(server):
+    return open_source("soop:streamer", api_url=api(server), ws_url=WS, **FAST)
 
 
 def api(server, path: str = "/afreeca/player_live_api.php") -> str:
@@ -74,10 +78,8 @@ def test_soop_restarted_stream_is_looked_up_with_no_stale_broadcast_number(arun)
     async def main():
         scripts = [[soop_chat("첫 방송", "viewer1", "하나"), DROP],
                    [soop_chat("다시 켠 방송", "viewer2", "둘")]]
-        async with SoopServer(scripts) as server:
-            source = open_source("soop:streamer/777", api_url=api(server), ws_url=WS, **FAST)
-            got = await take(source, 2)
-        return server, source, got
+        return await read(SoopServer(scripts), lambda server: open_source(
+            "soop:streamer/777", api_url=api(server), ws_url=WS, **FAST), 2)
 
     server, source, got = arun(main())
     assert [m.text for m in got] == ["첫 방송", "다시 켠 방송"]
@@ -126,7 +128,7 @@ def test_platform_hosts():
 def test_soop_turns_websocket_pings_off(arun):
     async def main():
         async with SoopServer([[soop_chat("핑", "viewer1", "하나")]]) as server:
-            source = open_source("soop:streamer", api_url=api(server), ws_url=WS, **FAST)
+            source = soop_source(server)
             seen = []
             connect = source.ws_connect
             source.ws_connect = lambda url, **kw: seen.append(kw) or connect(url, **kw)
@@ -144,12 +146,9 @@ def test_soop_manager_and_ogq_chat_suffix_and_carriage_returns(arun):
                     soop_ogq_chat("스티커와 글", "fan(3)", "팬"),
                     soop_ogq_chat("", "fan", "팬"),                     # a sticker alone
                     soop_chat("끝", "viewer9", "아홉")]]
-        async with SoopServer(scripts) as server:
-            source = open_source("soop:streamer", api_url=api(server), ws_url=WS, **FAST)
-            got = await take(source, 4)
-        return source, got
+        return await read(SoopServer(scripts), soop_source, 4)
 
-    source, got = arun(main())
+    _, source, got = arun(main())
     assert [(m.text, m.user_id, m.nickname) for m in got] == [
         ("줄\n바꿈", "viewer1", "시청자"), ("매니저입니다", "mgr1", "매니저"),
         ("스티커와 글", "fan", "팬"), ("끝", "viewer9", "아홉")]
@@ -161,13 +160,10 @@ def test_soop_nonzero_return_code_is_reported_not_malformed(arun, caplog):
     async def main():
         scripts = [[soop_packet("0005", "", "", ret=34),            # ERR_34_CHATPENALTY
                     soop_chat("정상", "viewer1", "하나")]]
-        async with SoopServer(scripts) as server:
-            source = open_source("soop:streamer", api_url=api(server), ws_url=WS, **FAST)
-            got = await take(source, 1)
-        return source, got
+        return await read(SoopServer(scripts), soop_source, 1)
 
     with caplog.at_level(logging.WARNING, logger="serving.sources.soop"):
-        source, got = arun(main())
+        _, source, got = arun(main())
     assert [m.text for m in got] == ["정상"]
     assert source.stats["errors"] == 1 and source.stats["malformed"] == 0
     assert any("0005" in r.getMessage() and "34" in r.getMessage() for r in caplog.records)

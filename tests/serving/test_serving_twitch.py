@@ -6,7 +6,7 @@ import logging
 import pytest
 from servers import (DROP, OAuthApi, TwitchServer, twitch_clearchat, twitch_clearmsg,
                      twitch_privmsg, twitch_usernotice)
-from servers import take
+from servers import read
 
 from serving.sources import Backoff, SourceError, open_source
 from serving.sources.twitch import unescape_tag
@@ -24,11 +24,8 @@ def no_twitch_env(monkeypatch):
 
 async def run(scripts: list, n: int, server: TwitchServer | None = None, **options):
     """(server, source, the first n messages) of a source reading `scripts`."""
-    async with (server or TwitchServer(scripts)) as server:
-        source = open_source("twitch:Streamer", ws_url=f"ws://127.0.0.1:{server.port}",
-                             **{**FAST, **options})
-        got = await take(source, n)
-    return server, source, got
+    return await read(server or TwitchServer(scripts), lambda s: open_source(
+        "twitch:Streamer", ws_url=f"ws://127.0.0.1:{s.port}", **{**FAST, **options}), n)
 
 
 def test_twitch_tags_ping_garbage_and_reconnect(arun):

@@ -63,7 +63,8 @@ def run_bot(host, params, texts: list[str], rate: float | None) -> dict:
 
 
 def run_baseline(model, texts: list[str]) -> dict:
-    """The notebook way: one text-generation call per message, sampling, 256 new tokens."""
+    """The notebook way: one text-generation call per message, sampling, 256 new tokens.
+    Blocking: call it on the model's thread (host.worker.call), as the bot runs the model."""
     from transformers import pipeline
 
     from components.labels import LABELS, classify_messages, render_prompt
@@ -120,7 +121,8 @@ def main(argv=None) -> int:
     rows.append(("bot @ full speed", run_bot(host, params, sample_texts(args.full_messages), None)))
     lm, screened = (model.counts[k] - before[k] for k in ("lm", "screen"))
     print(f"at full speed the LM scored {lm} messages, the screen alone decided {screened}")
-    rows.append(("baseline text-generation", run_baseline(model, sample_texts(args.baseline_messages))))
+    rows.append(("baseline text-generation",
+                 host.worker.call(run_baseline, model, sample_texts(args.baseline_messages))))
     print(f"{'run':<28}{'msgs':>7}{'msgs/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'dropped':>9}")
     for name, r in rows:
         print(f"{name:<28}{r['messages']:>7}{r['msgs_per_s']:>10.1f}{r['p50_ms']:>10.1f}"

@@ -25,7 +25,6 @@ import math
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -33,7 +32,6 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StringConstraints
-from starlette.concurrency import run_in_threadpool
 
 from chatloop.auth import Bearer, check_distinct, parse_tokens
 from chatloop.bodies import describe, parse_json
@@ -108,25 +106,26 @@ class RateLimit:
 
 
 class AnswerWorker:
-    """One model answer at a time (like the bot's answer worker), at most `waiting` queued
-    behind it; one more is refused with Busy instead of waiting."""
+    """One model answer at a time on the host's model thread (like the bot's answer worker;
+    decisions go first between its tokens), at most `waiting` queued behind it; one more is
+    refused with Busy instead of waiting."""
 
     class Busy(ChatloopError):
         pass
 
-    def __init__(self, waiting: int):
-        self.limit = waiting + 1
-        self.thread = ThreadPoolExecutor(1, thread_name_prefix="chatloop-api-answer")
+    def __init__(self, host: ModelHost, waiting: int):
+        self.host, self.limit = host, waiting + 1
         self.inside = 0
         self.lock = threading.Lock()
 
     async def run(self, fn, *args):
+        """`fn(*args, between_steps=...)` on the model thread."""
         with self.lock:
             if self.inside >= self.limit:
                 raise self.Busy()
             self.inside += 1
         try:
-            return await asyncio.wrap_future(self.thread.submit(fn, *args))
+            return await self.host.worker.background(fn, *args)
         finally:
             with self.lock:
                 self.inside -= 1
@@ -170,7 +169,7 @@ def create_app(host: ModelHost, params: dict, answerer: Answerer,
     rules = Rules(params["rules"])
     rules_lock = threading.Lock()   # handlers run in a thread pool; the history is shared
     rate = RateLimit(p["answers_per_minute"], clock)
-    worker = AnswerWorker(p["answer_waiting"])
+    worker = AnswerWorker(host, p["answer_waiting"])
     metrics = metrics or Metrics()
     metrics.attach(host=host)
 
@@ -224,7 +223,7 @@ def create_app(host: ModelHost, params: dict, answerer: Answerer,
     async def classify(request: Request, who: Caller = Depends(caller)) -> dict:
         body = await parse(request, ClassifyIn)
         within_cost(sum(len(m.text) for m in body.messages))
-        _, version, evidence, decided = await run_in_threadpool(decide, body.messages)
+        _, version, evidence, decided = await host.worker.urgent(decide, body.messages)
         return {"model": host.name, "model_version": version, "results": [
             {"label": label, "confidence": round(probs[label], 5), "probs": _rounded(probs),
              "model_probs": _rounded(model_probs), "rules": ev.reasons(), "normalized": ev.text}
@@ -240,7 +239,7 @@ def create_app(host: ModelHost, params: dict, answerer: Answerer,
                                      f"({p['answers_per_minute']})",
                                 headers={"Retry-After": str(max(1, math.ceil(wait)))})
         message = MessageIn(text=body.question, channel=body.channel, user_id=who.name)
-        model, version, evidence, decided = await run_in_threadpool(decide, [message])
+        model, version, evidence, decided = await host.worker.urgent(decide, [message])
         label, text = decided[0][0], evidence[0].text
         result = {"model": host.name, "model_version": version, "label": label}
         plan = answerer.plan(body.channel, text, label)   # on the event loop, like the bot's
@@ -252,8 +251,9 @@ def create_app(host: ModelHost, params: dict, answerer: Answerer,
         card = answerer.card if body.card is None else body.card
         recent = body.recent[-answerer.p["recent_lines"]:] if answerer.p["recent_lines"] else []
         try:
-            generated = await worker.run(lambda: model.answer(
-                text, card=card, recent=recent, max_new_tokens=answerer.p["max_new_tokens"]))
+            generated = await worker.run(lambda between_steps: model.answer(
+                text, card=card, recent=recent, max_new_tokens=answerer.p["max_new_tokens"],
+                between_steps=between_steps))
         except AnswerWorker.Busy:
             raise HTTPException(503, "the answer worker is busy; try again later",
                                 headers={"Retry-After": "5"}) from None

@@ -1,7 +1,7 @@
 """The bot loop: source -> micro-batcher -> rules + model -> actions / answers -> decision log.
 
-One asyncio loop. The model runs on one worker thread (serving.model_worker; torch releases
-the GIL), so the source keeps being read, and the next batch goes through the rules, while a
+One asyncio loop. The model runs on the host's one model thread (serving.model_worker;
+torch releases the GIL), so the source keeps being read, and the next batch goes through the rules, while a
 batch is scored; batches are decided in arrival order. A replay source waits when the queue
 is full (backpressure: every message gets a decision); a live source cannot wait, so the
 batcher's overload policy drops (counted, questions last). Model answers are generated on
@@ -25,7 +25,6 @@ from serving.drift import DriftMonitor, ObservedLog
 from serving.message import ChatMessage
 from serving.metrics import Metrics
 from serving.model_host import ModelHost
-from serving.model_worker import ModelWorker
 from serving.multisource import ScopedRules
 from serving.rules import Evidence, combine
 
@@ -86,7 +85,7 @@ class Bot:
         if drift is not None:
             self.metrics.attach_drift(drift)
         self.answer_queue: asyncio.Queue = asyncio.Queue(maxsize=8)
-        self.model_worker = ModelWorker()   # decisions first, answers between their tokens
+        self.model_worker = host.worker     # decisions first, answers between their tokens
         # Replay can wait for room; live chat cannot (the overload policy drops instead).
         self.wait_when_full = (getattr(source, "platform", "") == "replay"
                                or getattr(source, "all_replay", False)
@@ -241,4 +240,3 @@ class Bot:
             await asyncio.gather(*helpers, return_exceptions=True)
             await self.decisions.close()
             await self.actions.close()
-            self.model_worker.close()

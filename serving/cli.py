@@ -130,6 +130,7 @@ async def serve(args, everything: dict) -> None:
         if server is not None:
             server.should_exit = True
             await http_task
+        host.close()
     log.info("done: %d decisions (%d spooled for the feedback service)",
              decisions.count, decisions.pending() if decisions.url else 0)
 

@@ -6,7 +6,9 @@ cheap registry call) and, when the version changed, loads the new one in a worke
 while the old one keeps serving; the swap is one reference assignment, so a batch always
 runs start to finish on one model and no message waits for, or is lost to, a reload.
 A version that fails to load is logged and the old one keeps serving; it is retried only
-when the alias moves again.
+when the alias moves again. The host also owns the one thread that runs the model
+(`worker`, serving.model_worker): the bot's scoring and answers and the HTTP API's all go
+through it; loads run on a thread of their own that ends with the load.
 
 Every version change it sees is logged (`alias moved: old -> new at <UTC time>`, with who
 promoted it when `chatloop promote` recorded that, else a note that the alias was moved
@@ -24,6 +26,7 @@ import time
 from pathlib import Path
 
 from components import model_registry as registry
+from serving.model_worker import ModelWorker, in_fresh_thread
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +48,24 @@ class ModelHost:
         self.reloads = 0
         self.load_errors = 0
         self._lock = threading.Lock()
+        self._worker: ModelWorker | None = None
+
+    @property
+    def worker(self) -> ModelWorker:
+        """The thread every model call goes through (started on first use)."""
+        with self._lock:
+            if self._worker is None:
+                self._worker = ModelWorker()
+            return self._worker
+
+    def close(self) -> None:
+        """Stop the model thread after the calls already queued."""
+        if self._worker is not None:
+            self._worker.close()
 
     def load(self) -> None:
         """Load the model the URI points at now (the first load: errors propagate)."""
-        model, version = registry.load_model(self.uri, device=self.device)
+        model, version = in_fresh_thread(registry.load_model, self.uri, self.device)
         self._swap(model, version)
 
     def _swap(self, model, version: str) -> None:
@@ -103,7 +120,7 @@ class ModelHost:
         if version in (self.version, self.failed_version):
             return False
         try:
-            model, loaded = registry.load_model(self.uri, device=self.device)
+            model, loaded = in_fresh_thread(registry.load_model, self.uri, self.device)
         except Exception as exc:  # noqa: BLE001 - any broken artifact must not stop serving
             self.failed_version = version
             self.load_errors += 1

@@ -7,6 +7,12 @@ of every message behind it. So every model call goes through one thread with two
 `between_steps` callback that it calls between generated tokens, and that callback runs the
 urgent jobs that arrived meanwhile. A decision then waits at most one token's time for an
 answer in progress.
+
+One thread for the whole process matters on a CPU for a second reason: torch's OpenMP pool
+belongs to the thread that calls it, and while a second pool exists (a thread that ran torch
+and is still alive) libgomp counts more threads than cores and stops spin-waiting, which
+costs a quarter of the scoring speed (bench/README.md). So serving runs every torch call on
+this thread, except model loads, which run on a thread that exits afterwards (`in_fresh_thread`).
 """
 from __future__ import annotations
 
@@ -20,6 +26,25 @@ from typing import Any, Callable
 log = logging.getLogger(__name__)
 
 
+def in_fresh_thread(fn: Callable, *args: Any) -> Any:
+    """`fn(*args)` on a new thread that ends with it (its OpenMP pool goes with it); blocks,
+    returns the result or raises what `fn` raised."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["result"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="chatloop-model-load", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
 class ModelWorker:
     """Runs callables on one thread; `urgent` before `background` (see the module doc)."""
 
@@ -29,8 +54,8 @@ class ModelWorker:
         self._ready = threading.Semaphore(0)
         self._closed = False
         self.preemptions = 0          # urgent jobs run inside a background job (between tokens)
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._thread.start()
+        self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self.thread.start()
 
     def urgent(self, fn: Callable, *args: Any) -> asyncio.Future:
         """Run `fn(*args)` ahead of any background job; an awaitable of its result."""
@@ -41,13 +66,20 @@ class ModelWorker:
         callback between its steps (tokens) to let urgent jobs through."""
         return self._submit(self._background, fn, args)
 
+    def call(self, fn: Callable, *args: Any) -> Any:
+        """`fn(*args)` as an urgent job, from synchronous code: blocks, returns its result."""
+        return self._put(self._urgent, fn, args).result()
+
     def _submit(self, q: queue.SimpleQueue, fn: Callable, args: tuple) -> asyncio.Future:
+        return asyncio.wrap_future(self._put(q, fn, args))
+
+    def _put(self, q: queue.SimpleQueue, fn: Callable, args: tuple) -> Future:
         if self._closed:
             raise RuntimeError("the model worker is closed")
         future: Future = Future()
         q.put((future, fn, args))
         self._ready.release()
-        return asyncio.wrap_future(future)
+        return future
 
     def close(self) -> None:
         """Stop after the jobs already queued."""

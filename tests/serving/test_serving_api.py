@@ -258,10 +258,15 @@ def test_one_answer_at_a_time_and_a_bounded_queue(host, labelled, monkeypatch):
     model, _ = host.current()
     entered, release = threading.Event(), threading.Event()
 
-    def slow_answer(*args, **kwargs):
+    def slow_answer(*args, between_steps=None, **kwargs):
+        """Generates until released, yielding to decisions between "tokens" as a model does
+        (the answer runs on the model thread that also scores the next request)."""
         entered.set()
-        assert release.wait(120)
-        return "보통 밤 12시까지 해요"
+        for _ in range(1200):
+            if release.wait(0.1):
+                return "보통 밤 12시까지 해요"
+            between_steps()
+        raise AssertionError("never released")
 
     monkeypatch.setattr(model, "answer", slow_answer)
     with serve(host, with_api(answer_waiting=0)) as url, ThreadPoolExecutor(1) as pool:

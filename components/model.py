@@ -150,6 +150,25 @@ def fuse_norms(model) -> int:
     return count
 
 
+def flat_output_layer(model) -> bool:
+    """Run the output layer on a 2-D view of its input. Generation feeds it the last
+    position sliced out of the prompt's hidden states ([1, 1, d] with the prompt's strides),
+    and torch's linear then copies the whole transposed vocabulary matrix (262k x 640 for
+    Gemma 3: about 0.9 s on 2 cores) before a 15 ms product; a 2-D view skips the copy.
+    Same numbers. Inference only. Returns whether it was applied."""
+    import torch.nn.functional as F
+
+    head = model.get_output_embeddings()
+    if head is None or type(head).__name__ != "Linear":
+        return False
+
+    def forward(x):
+        return F.linear(x.reshape(-1, x.shape[-1]), head.weight, head.bias).view(
+            *x.shape[:-1], -1)
+    head.forward = forward
+    return True
+
+
 class ChatModel:
     """A causal LM with the chatloop adapter: `classify`, `label_probs` and `answer`."""
 
@@ -200,6 +219,7 @@ class ChatModel:
         model = model.to(device)
         if merge:
             fuse_norms(model)
+            flat_output_layer(model)
         loaded = cls(model, tokenizer, meta, device)
         loaded.members = [cls.load(root / member, device, merge, dtype)
                           for member in meta.get("members", [])]

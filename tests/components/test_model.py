@@ -37,6 +37,24 @@ def test_answer_is_a_short_string(model):
     assert isinstance(answer, str) and "<end_of_turn>" not in answer
 
 
+def test_inference_patches_keep_the_numbers_and_the_answers(tiny_model_dir):
+    """fuse_norms and flat_output_layer (applied by ChatModel.load) change speed, not values:
+    same label probabilities and same greedy answers as the model without them."""
+    import torch
+    plain = ChatModel.load(tiny_model_dir, dtype="float32")
+    patched = ChatModel.load(tiny_model_dir, dtype="float32")
+    assert "forward" in vars(patched.model.lm_head)
+    for module in plain.model.modules():          # undo the patches on one copy
+        module.__dict__.pop("forward", None)
+    hidden = torch.randn(1, 7, plain.model.config.hidden_size)[:, -1:, :]   # a sliced position
+    with torch.inference_mode():
+        np.testing.assert_allclose(patched.model.lm_head(hidden), plain.model.lm_head(hidden),
+                                   atol=1e-5)
+    np.testing.assert_allclose(patched.lm_probs(TEXTS), plain.lm_probs(TEXTS), atol=1e-5)
+    question = ("방송 몇 시에 해요?", "스트리머 하루, 방송 시간 매일 저녁 8시")
+    assert patched.answer(*question, max_new_tokens=8) == plain.answer(*question, max_new_tokens=8)
+
+
 def test_missing_model_dir_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a chatloop model directory"):
         ChatModel.load(tmp_path)

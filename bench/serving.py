@@ -10,6 +10,8 @@ model directory.
 The bot (rules + micro-batched label scoring) replays chat from data/sample/chat.jsonl at
 50, 200 and 1,000 msg/s and as fast as possible, as a live source would deliver it (no
 backpressure: overload drops are counted). Latency is arrival -> decision per message.
+`steal` is the share of CPU time the hypervisor took during a run (a VM's noise; figures
+from runs with a high steal are not comparable).
 The baseline is a transformers `text-generation` pipeline called once per message with
 sampling and max_new_tokens=256 on the same merged model, in the same run. Prints figures;
 asserts nothing.
@@ -38,6 +40,22 @@ def sample_texts(n: int) -> list[str]:
     return [rows[i % len(rows)] for i in range(n)]
 
 
+def cpu_times() -> tuple[int, int] | None:
+    """(steal, all) CPU ticks since boot from /proc/stat (Linux), else None. Steal is time
+    the hypervisor gave this machine's CPUs to someone else: noise in every figure."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (fields[7] if len(fields) > 7 else 0), sum(fields)
+
+
+def steal_share(before, after) -> float | None:
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+
+
 def run_bot(host, params, texts: list[str], rate: float | None) -> dict:
     """Replay `texts` at `rate` msg/s (None: full speed) through the bot; figures."""
     from serving.actions import Actions
@@ -53,13 +71,13 @@ def run_bot(host, params, texts: list[str], rate: float | None) -> dict:
         bot = Bot(source, host, params, answerer=Answerer(params["answer"]), actions=Actions(),
                   decisions=DecisionLog(url="", out_path=out, spool_path=Path(tmp) / "spool"),
                   wait_when_full=rate is None)
-        start = time.perf_counter()
+        start, ticks = time.perf_counter(), cpu_times()
         asyncio.run(bot.run())
         wall = time.perf_counter() - start
         latency = [row["latency_ms"] for row in jsonl.load(out)]
     return {"messages": len(latency), "wall_s": wall, "msgs_per_s": len(latency) / wall,
             "p50_ms": float(np.percentile(latency, 50)), "p99_ms": float(np.percentile(latency, 99)),
-            "dropped": sum(bot.batcher.drops.values())}
+            "dropped": sum(bot.batcher.drops.values()), "steal": steal_share(ticks, cpu_times())}
 
 
 def run_baseline(model, texts: list[str]) -> dict:
@@ -70,7 +88,7 @@ def run_baseline(model, texts: list[str]) -> dict:
     from components.labels import LABELS, classify_messages, render_prompt
     pipe = pipeline("text-generation", model=model.model, tokenizer=model.tokenizer, device=model.device)
     latency, labels = [], []
-    start = time.perf_counter()
+    start, ticks = time.perf_counter(), cpu_times()
     for text in texts:
         t0 = time.perf_counter()
         out = pipe(render_prompt(model.tokenizer, classify_messages(text)), do_sample=True,
@@ -81,7 +99,7 @@ def run_baseline(model, texts: list[str]) -> dict:
     wall = time.perf_counter() - start
     return {"messages": len(texts), "wall_s": wall, "msgs_per_s": len(texts) / wall,
             "p50_ms": float(np.percentile(latency, 50)), "p99_ms": float(np.percentile(latency, 99)),
-            "dropped": 0}
+            "dropped": 0, "steal": steal_share(ticks, cpu_times())}
 
 
 def main(argv=None) -> int:
@@ -123,10 +141,12 @@ def main(argv=None) -> int:
     print(f"at full speed the LM scored {lm} messages, the screen alone decided {screened}")
     rows.append(("baseline text-generation",
                  host.worker.call(run_baseline, model, sample_texts(args.baseline_messages))))
-    print(f"{'run':<28}{'msgs':>7}{'msgs/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'dropped':>9}")
+    print(f"{'run':<28}{'msgs':>7}{'msgs/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'dropped':>9}"
+          f"{'steal':>7}")
     for name, r in rows:
+        steal = "" if r["steal"] is None else f"{r['steal']:.0%}"
         print(f"{name:<28}{r['messages']:>7}{r['msgs_per_s']:>10.1f}{r['p50_ms']:>10.1f}"
-              f"{r['p99_ms']:>10.1f}{r['dropped']:>9}")
+              f"{r['p99_ms']:>10.1f}{r['dropped']:>9}{steal:>7}")
     full, base = rows[-2][1], rows[-1][1]
     print(f"full-speed throughput vs baseline: {full['msgs_per_s'] / base['msgs_per_s']:.0f}x")
     return 0

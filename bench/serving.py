@@ -56,6 +56,20 @@ def steal_share(before, after) -> float | None:
     return (after[0] - before[0]) / (after[1] - before[1])
 
 
+def matmul_gflops(dtype_name: str = "bfloat16", seconds: float = 1.0) -> float:
+    """This machine's speed now: GFLOP/s of 512 x 640 x 2048 matmuls (the MLP shapes of
+    Gemma 3 270M on a batch of short messages), so runs at different times can be compared."""
+    import torch
+    dtype = getattr(torch, dtype_name)
+    a, b = torch.randn(512, 640, dtype=dtype), torch.randn(640, 2048, dtype=dtype)
+    a @ b
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        done += 1
+    return done * 2 * 512 * 640 * 2048 / (time.perf_counter() - start) / 1e9
+
+
 def run_bot(host, params, texts: list[str], rate: float | None) -> dict:
     """Replay `texts` at `rate` msg/s (None: full speed) through the bot; figures."""
     from serving.actions import Actions
@@ -130,6 +144,8 @@ def main(argv=None) -> int:
     print(f"model {host.name} version {version} on {model.device}; torch threads "
           f"{torch.get_num_threads()}; cpus {os.cpu_count()}; batch_size {params['batch_size']} "
           f"batch_ms {params['batch_ms']}")
+    print(f"machine now: {host.worker.call(matmul_gflops, str(model.model.dtype).split('.')[-1]):.0f} "
+          f"GFLOP/s in {model.model.dtype} matmuls on the model thread")
     run_bot(host, params, sample_texts(64), None)  # warm-up
     rows = []
     for rate in [float(r) for r in args.rates.split(",")]:

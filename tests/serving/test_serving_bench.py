@@ -18,6 +18,7 @@ def test_serving_bench_prints_every_run(tiny_model_dir, capsys):
                         out, re.M)
         assert row and int(row.group(1)) == messages and float(row.group(2)) > 0, out
     assert re.search(r"full-speed throughput vs baseline: \d+x", out)
+    assert re.search(r"^machine now: \d+ GFLOP/s in torch\.\w+ matmuls", out, re.M)
     before = bench.cpu_times()
     assert before is not None and 0 <= before[0] <= before[1]
     assert bench.steal_share(before, before) is None

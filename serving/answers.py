@@ -182,7 +182,8 @@ def _words(text: str) -> list[str]:
 def unsendable(answer: str, question: str, card: str = "", recent=(), grounded: bool = True) -> str:
     """Why a generated answer must not be sent, or "" when it may be: not readable
     (readable_answer); with `grounded` (params serving.answer.grounded) also the question
-    said back (or part of it), a number that is in neither the card, the recent chat nor the question, or
+    said back (or part of it), a line of the recent chat said back (a viewer's words posted
+    as the bot's answer), a number that is in neither the card, the recent chat nor the question, or
     no word shared with them (a word shares a two-character start: 방송은 ~ 방송). An
     answer that says it does not know is always grounded. A small model asked about
     something its card lacks invents a value; silence is better than a wrong fact."""
@@ -192,6 +193,8 @@ def unsendable(answer: str, question: str, card: str = "", recent=(), grounded: 
         return ""
     if _key(answer) in _key(question):
         return "echoes the question"
+    if any(_key(answer) == _key(line) for line in recent if _key(line)):
+        return "repeats the chat"
     source = _words(" ".join([card, question, *recent]))
     numbers, stems = {w for w in source if w.isdigit()}, {w[:2] for w in source if not w.isdigit()}
     words = _words(answer)

@@ -92,3 +92,6 @@ def test_ungrounded_answers_are_withheld():
         assert unsendable(answer, q, card) == reason, answer
     assert unsendable("오늘 새벽 3시까지 해요", q, card, grounded=False) == ""
     assert unsendable("3판 남았어요", "몇 판 남았어요?", "", recent=["3판만 더 하고 끔"]) == ""
+    recent = ["ㅋㅋㅋㅋ", "마크 ㄱㄱ", "안녕하세요"]          # a viewer's line is not an answer
+    assert unsendable("마크 ㄱㄱ!", "무슨 게임 해요?", card, recent=recent) == "repeats the chat"
+    assert unsendable("오늘은 마크 해요", "무슨 게임 해요?", card + " 마크", recent=recent) == ""

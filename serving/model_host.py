@@ -23,6 +23,7 @@ import asyncio
 import logging
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from components import model_registry as registry
@@ -56,6 +57,8 @@ class ModelHost:
         with self._lock:
             if self._worker is None:
                 self._worker = ModelWorker()
+                # a host dropped without close() still ends its thread (and OpenMP pool)
+                weakref.finalize(self, self._worker.close)
             return self._worker
 
     def close(self) -> None:

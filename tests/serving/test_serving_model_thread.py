@@ -82,3 +82,14 @@ def test_bot_and_api_run_the_model_on_the_hosts_thread(tiny_model_dir, tmp_path)
     assert threads["score"] == {host.worker.thread.ident}
     assert threads["answer"] == {host.worker.thread.ident}
     host.close()
+
+
+def test_a_dropped_host_ends_its_model_thread(tiny_model_dir):
+    import gc
+    host = ModelHost(str(tiny_model_dir), poll_seconds=3600)
+    thread = host.worker.thread
+    assert host.worker.call(lambda: threading.get_ident()) == thread.ident
+    del host
+    gc.collect()
+    thread.join(10)
+    assert not thread.is_alive()

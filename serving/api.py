@@ -166,8 +166,7 @@ def create_app(host: ModelHost, params: dict, answerer: Answerer,
 
     app = FastAPI(title="chatloop serving", version="1")
     app.add_middleware(BodyLimit, limit=p["max_body_bytes"])
-    rules = Rules(params["rules"])
-    rules_lock = threading.Lock()   # handlers run in a thread pool; the history is shared
+    rules = Rules(params["rules"])   # its history is only touched by decide, on the model thread
     rate = RateLimit(p["answers_per_minute"], clock)
     worker = AnswerWorker(host, p["answer_waiting"])
     metrics = metrics or Metrics()
@@ -204,9 +203,8 @@ def create_app(host: ModelHost, params: dict, answerer: Answerer,
     def decide(texts: list[MessageIn]):
         model, version = model_or_503()
         start = time.perf_counter()
-        with rules_lock:
-            evidence = [rules.inspect(ChatMessage("api", m.channel, "", m.user_id, m.user_id,
-                                                  m.text)) for m in texts]
+        evidence = [rules.inspect(ChatMessage("api", m.channel, "", m.user_id, m.user_id, m.text))
+                    for m in texts]
         decided = label_batch(model, evidence, params["model_batch_size"])
         elapsed = time.perf_counter() - start
         for label, _, _ in decided:

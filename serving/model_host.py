@@ -50,6 +50,7 @@ class ModelHost:
         self.load_errors = 0
         self._lock = threading.Lock()
         self._worker: ModelWorker | None = None
+        self._stop = None           # weakref.finalize: ends the model thread once
 
     @property
     def worker(self) -> ModelWorker:
@@ -57,14 +58,14 @@ class ModelHost:
         with self._lock:
             if self._worker is None:
                 self._worker = ModelWorker()
-                # a host dropped without close() still ends its thread (and OpenMP pool)
-                weakref.finalize(self, self._worker.close)
+                # close(), or the host dropped without it, ends the thread (and OpenMP pool)
+                self._stop = weakref.finalize(self, self._worker.close)
             return self._worker
 
     def close(self) -> None:
         """Stop the model thread after the calls already queued."""
-        if self._worker is not None:
-            self._worker.close()
+        if self._stop is not None:
+            self._stop()
 
     def load(self) -> None:
         """Load the model the URI points at now (the first load: errors propagate)."""

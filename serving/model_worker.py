@@ -20,7 +20,7 @@ import asyncio
 import logging
 import queue
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
 log = logging.getLogger(__name__)
@@ -29,20 +29,8 @@ log = logging.getLogger(__name__)
 def in_fresh_thread(fn: Callable, *args: Any) -> Any:
     """`fn(*args)` on a new thread that ends with it (its OpenMP pool goes with it); blocks,
     returns the result or raises what `fn` raised."""
-    box: dict = {}
-
-    def target() -> None:
-        try:
-            box["result"] = fn(*args)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="chatloop-model-load", daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
+    with ThreadPoolExecutor(1, thread_name_prefix="chatloop-model-load") as once:
+        return once.submit(fn, *args).result()
 
 
 class ModelWorker:

@@ -2,7 +2,7 @@
 
 `ModelHost(uri)` loads models:/NAME@ALIAS, models:/NAME/VERSION or a local model dir through
 components.model_registry. `poll()` runs forever: every `poll_seconds` it resolves the URI (one
-cheap registry call) and, when the version changed, loads the new one in a worker thread
+cheap registry call) and, when the version changed, loads the new one on a thread of its own
 while the old one keeps serving; the swap is one reference assignment, so a batch always
 runs start to finish on one model and no message waits for, or is lost to, a reload.
 A version that fails to load is logged and the old one keeps serving; it is retried only

@@ -26,6 +26,10 @@ from typing import Any, Callable
 log = logging.getLogger(__name__)
 
 
+class WorkerClosed(RuntimeError):
+    """The model worker was closed: a queued job was dropped or a background job cut short."""
+
+
 def in_fresh_thread(fn: Callable, *args: Any) -> Any:
     """`fn(*args)` on a new thread that ends with it (its OpenMP pool goes with it); blocks,
     returns the result or raises what `fn` raised."""
@@ -69,15 +73,28 @@ class ModelWorker:
         self._ready.release()
         return future
 
-    def close(self) -> None:
-        """Stop after the jobs already queued."""
+    def close(self, timeout: float = 60.0) -> None:
+        """Stop and join the thread: jobs not started fail with `WorkerClosed`, a background
+        job stops at its next step, an urgent job in progress finishes.
+
+        Joining matters at exit: a daemon thread still inside torch when the interpreter
+        finalizes is unwound through C++ frames and aborts the process ("terminate called
+        without an active exception", exit 134)."""
         self._closed = True
         self._ready.release()
+        if threading.current_thread() is not self.thread:
+            self.thread.join(timeout)
+            self._drop_queued()         # a job that raced past the closed check
+            if self.thread.is_alive():
+                log.warning("the model thread did not stop within %.0f s", timeout)
 
     # ------------------------------------------------------------------ worker thread
     def _loop(self) -> None:
         while True:
             self._ready.acquire()
+            if self._closed:
+                self._drop_queued()
+                return
             job = self._take(self._urgent)
             if job is not None:
                 self._run(*job)
@@ -86,12 +103,18 @@ class ModelWorker:
             if job is not None:
                 future, fn, args = job
                 self._run(future, fn, args, between_steps=self._run_urgent)
-                continue
-            if self._closed:
-                return
+
+    def _drop_queued(self) -> None:
+        for q in (self._urgent, self._background):
+            while (job := self._take(q)) is not None:
+                if job[0].set_running_or_notify_cancel():
+                    job[0].set_exception(WorkerClosed("the model worker is closed"))
 
     def _run_urgent(self) -> None:
-        """Between two steps of a background job: run every urgent job waiting."""
+        """Between two steps of a background job: run every urgent job waiting, or stop the
+        job (raise `WorkerClosed`) once the worker is closed."""
+        if self._closed:
+            raise WorkerClosed("the model worker closed during a background job")
         while (job := self._take(self._urgent)) is not None:
             self._ready.acquire()       # it was counted when submitted
             self.preemptions += 1

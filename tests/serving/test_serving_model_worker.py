@@ -75,3 +75,59 @@ def test_generation_calls_between_steps_once_per_token(tiny_model_dir):
                           between_steps=lambda: calls.append(1))
     assert hooked == plain                # the hook never changes the answer
     assert 1 <= len(calls) <= 6
+
+
+def test_close_stops_the_job_in_progress_drops_the_queued_ones_and_joins():
+    from serving.model_worker import WorkerClosed
+    started = threading.Event()
+    steps: list[int] = []
+
+    def endless_answer(between_steps):
+        started.set()
+        while True:
+            between_steps()
+            steps.append(1)
+
+    async def main():
+        worker = ModelWorker()
+        answering = worker.background(endless_answer)
+        await asyncio.to_thread(started.wait, 5)
+        queued = worker.background(lambda between_steps: "never")
+        await asyncio.to_thread(worker.close)
+        assert not worker.thread.is_alive()
+        for job in (answering, queued):
+            with pytest.raises(WorkerClosed):
+                await job
+
+    asyncio.run(main())
+    assert steps                                # it was running when closed
+
+
+EXIT_MID_ANSWER = """
+import threading, torch
+from serving.model_host import ModelHost
+host = ModelHost("models:/unused@champion")
+started = threading.Event()
+def answer(between_steps):
+    x = torch.randn(256, 256)
+    while True:
+        started.set()
+        x = (x @ x).tanh()
+        between_steps()
+host.worker._put(host.worker._background, answer, ())
+started.wait(30)
+print("exiting with the model thread inside torch")
+"""
+
+
+def test_the_process_exits_cleanly_while_the_model_thread_is_inside_torch():
+    """A daemon thread inside torch at interpreter exit aborts the process (exit 134):
+    the host's finalizer must stop and join it first."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    done = subprocess.run([sys.executable, "-c", EXIT_MID_ANSWER], capture_output=True,
+                          text=True, timeout=300, cwd=Path(__file__).resolve().parents[2])
+    assert "exiting" in done.stdout, done.stderr
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "terminate called" not in done.stderr

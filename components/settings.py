@@ -240,6 +240,8 @@ class Train(Section):
     max_length: Positive = Field(description="longest example in tokens")
     length_buckets: Count = Field(description="batches of similar length, buckets of this many "
                                   "batches; 0 = plain shuffle")
+    reuse_prefix: bool = Field(description="run the prompt prefix a batch shares once per step "
+                               "(same loss, less compute)")
     warmup_ratio: Float = Field(ge=0, lt=1, description="share of the steps spent warming up")
     weight_decay: Float = Field(ge=0, description="AdamW weight decay")
     seed: Int = Field(description="training seed")

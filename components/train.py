@@ -271,7 +271,7 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
                               float(t["card_answer_share"]))
     started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = trainer_class(int(t["length_buckets"]), int(t["seed"]))(
+        trainer = trainer_class(int(t["length_buckets"]), int(t["seed"]), bool(t["reuse_prefix"]))(
             model=model, args=sft_config(params, tmp, device, bf16),
                                 train_dataset=Dataset.from_list(examples), processing_class=tokenizer)
         result = trainer.train()
@@ -304,39 +304,65 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
     return summary
 
 
-def completion_loss(model, inputs: dict, count=None):
+def shared_prefix_length(input_ids, labels, attention_mask=None) -> int:
+    """How many leading tokens every row of the batch shares (real tokens, not padding) with
+    no completion token among them or right after them (0 when the first tokens differ)."""
+    same = (input_ids == input_ids[:1]).all(0)
+    if attention_mask is not None:
+        same &= attention_mask.bool().all(0)
+    length = int(same.long().cumprod(0).sum())
+    targets = (labels != -100).any(0)          # a position holding a completion token
+    first_target = int(targets.long().argmax()) if bool(targets.any()) else labels.shape[1]
+    return max(0, min(length, first_target - 1))
+
+
+def completion_loss(model, inputs: dict, count=None, reuse_prefix: bool = True):
     """Causal-LM cross-entropy summed over the positions whose next token is a completion
     token (labels != -100), divided by `count` (default: their number): the model's own loss,
-    with the output layer applied only at those positions."""
+    with the output layer applied only at those positions.
+
+    With `reuse_prefix`, the tokens every row starts with (the instruction: about half of a
+    classification example) run once, at batch size 1, and the rows continue from that
+    key/value cache, as label scoring does (components.model); gradients reach the adapter
+    through both. Same loss up to float rounding (test)."""
     import torch
     import torch.nn.functional as F
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    labels = inputs["labels"][:, 1:]
-    mask = labels != -100
-    hidden = base.model(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"),
-                        position_ids=inputs.get("position_ids"),
-                        use_cache=False).last_hidden_state[:, :-1]
+    ids, mask_in, labels = inputs["input_ids"], inputs.get("attention_mask"), inputs["labels"]
+    positions = inputs.get("position_ids")
+    start = shared_prefix_length(ids, labels, mask_in) if reuse_prefix and positions is None else 0
+    extra = {}
+    if start:
+        past = base.model(input_ids=ids[:1, :start], use_cache=True).past_key_values
+        past.batch_repeat_interleave(ids.shape[0])
+        positions = torch.arange(start, ids.shape[1], device=ids.device).expand(ids.shape[0], -1)
+        extra = {"past_key_values": past}
+    hidden = base.model(input_ids=ids[:, start:], attention_mask=mask_in, position_ids=positions,
+                        use_cache=bool(start), **extra).last_hidden_state[:, :-1]
+    targets = labels[:, start + 1:]
+    mask = targets != -100
     logits = base.lm_head(hidden[mask]).float()
     cap = getattr(base.config, "final_logit_softcapping", None)
     if cap:
         logits = torch.tanh(logits / cap) * cap
-    loss = F.cross_entropy(logits, labels[mask], reduction="sum")
+    loss = F.cross_entropy(logits, targets[mask], reduction="sum")
     count = mask.sum() if count is None else count
     return loss / torch.as_tensor(count, device=loss.device).clamp(min=1)
 
 
-def trainer_class(bucket_batches: int, seed: int):
+def trainer_class(bucket_batches: int, seed: int, reuse_prefix: bool = True):
     """trl's SFTTrainer with the loss computed from the output layer only where a completion
     token is predicted (a label, or an answer's tokens): with Gemma 3's 262k-row output layer,
     trl's chunked log-probabilities spend most of a CPU step on the frozen output weights.
-    With `bucket_batches`, the training sampler is replaced by bucketed_order batches."""
+    `reuse_prefix`: see completion_loss. With `bucket_batches`, the training sampler is
+    replaced by bucketed_order batches."""
     import torch
     from trl import SFTTrainer
 
     class CompletionLossTrainer(SFTTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             with self.accelerator.autocast():
-                return completion_loss(model, inputs, num_items_in_batch)
+                return completion_loss(model, inputs, num_items_in_batch, reuse_prefix)
 
     if not bucket_batches:
         return CompletionLossTrainer

@@ -1,10 +1,11 @@
 """train: the completion-only loss is the model's own loss, computed at fewer positions."""
+import pytest
 import torch
 
-from components.train import completion_loss
+from components.train import completion_loss, shared_prefix_length
 
 
-def test_completion_loss_equals_the_models_own_loss(tmp_path, fast_params):
+def tiny_gemma2(tmp_path, fast_params):
     from transformers import AutoModelForCausalLM
     from components.tiny import build_tiny_base
     cfg = {**fast_params["model"]["tiny"], "vocab_size": 300, "hidden_size": 32,
@@ -12,7 +13,22 @@ def test_completion_loss_equals_the_models_own_loss(tmp_path, fast_params):
            "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 16,
            "max_position_embeddings": 64}
     path = build_tiny_base(["방송 재밌다 ㅋㅋ", "몇 시까지 해요?", "구독 눌렀어요"] * 5, tmp_path / "b", cfg)
-    model = AutoModelForCausalLM.from_pretrained(path).eval()
+    return AutoModelForCausalLM.from_pretrained(path)
+
+
+def tiny_gemma3(tmp_path, fast_params):
+    """Gemma 3's layout (the default base's: sliding and global layers, query/key norms)."""
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+    torch.manual_seed(1)
+    return Gemma3ForCausalLM(Gemma3TextConfig(
+        vocab_size=300, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=1, head_dim=16, sliding_window=8,
+        layer_types=["sliding_attention", "full_attention"], max_position_embeddings=64,
+        final_logit_softcapping=30.0))
+
+
+def test_completion_loss_equals_the_models_own_loss(tmp_path, fast_params):
+    model = tiny_gemma2(tmp_path, fast_params).eval()
     assert model.config.final_logit_softcapping           # the capped path is exercised
     torch.manual_seed(0)
     ids = torch.randint(5, 300, (3, 12))
@@ -26,3 +42,51 @@ def test_completion_loss_equals_the_models_own_loss(tmp_path, fast_params):
         summed = completion_loss(model, {"input_ids": ids, "labels": labels}, count=1)
     assert torch.allclose(ours, theirs, atol=1e-5), (ours, theirs)
     assert torch.allclose(summed, theirs * (labels[:, 1:] != -100).sum(), atol=1e-3)
+
+
+def test_shared_prefix_length_stops_before_padding_and_completions():
+    ids = torch.tensor([[1, 2, 3, 4, 5, 0], [1, 2, 3, 9, 0, 0]])
+    mask = (ids != 0).long()
+    labels = torch.full_like(ids, -100)
+    assert shared_prefix_length(ids, labels, mask) == 3
+    labels[0, 3] = 4                      # a completion token right after the shared part
+    assert shared_prefix_length(ids, labels, mask) == 2
+    assert shared_prefix_length(torch.tensor([[7, 1], [8, 1]]), torch.full((2, 2), -100)) == 0
+
+
+@pytest.mark.parametrize("make", [tiny_gemma2, tiny_gemma3])
+def test_the_shared_prefix_runs_once_with_the_same_loss_and_gradients(tmp_path, fast_params, make):
+    """Right-padded rows that share an instruction, LoRA on every projection: the loss and
+    the adapter's gradients with the prefix run once equal those of the full rows."""
+    from peft import LoraConfig, get_peft_model
+    model = get_peft_model(make(tmp_path, fast_params), LoraConfig(
+        r=4, lora_alpha=8, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+                                           "up_proj", "down_proj"], init_lora_weights=False))
+    torch.manual_seed(0)
+    prefix = torch.randint(5, 300, (9,))
+    rows = [torch.randint(5, 300, (n,)) for n in (6, 3, 8)]
+    width = 9 + max(len(r) for r in rows)
+    ids = torch.zeros(3, width, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    labels = torch.full_like(ids, -100)
+    for i, row in enumerate(rows):
+        n = 9 + len(row)
+        ids[i, :n] = torch.cat([prefix, row])
+        mask[i, :n] = 1
+        labels[i, n - 2:n] = ids[i, n - 2:n]           # a two-token completion at each end
+    inputs = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    assert shared_prefix_length(ids, labels, mask) == 9
+
+    def loss_and_grads(reuse):
+        model.zero_grad()
+        loss = completion_loss(model, inputs, reuse_prefix=reuse)
+        loss.backward()
+        return loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters()
+                               if p.requires_grad}
+
+    full, full_grads = loss_and_grads(False)
+    shared, shared_grads = loss_and_grads(True)
+    assert torch.allclose(shared, full, atol=1e-5), (shared, full)
+    assert full_grads.keys() == shared_grads.keys() and full_grads
+    for name, grad in full_grads.items():
+        assert torch.allclose(shared_grads[name], grad, atol=1e-5, rtol=1e-4), name

@@ -23,10 +23,12 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable
 
+from chatloop.errors import ChatloopError
+
 log = logging.getLogger(__name__)
 
 
-class WorkerClosed(RuntimeError):
+class WorkerClosed(ChatloopError, RuntimeError):
     """The model worker was closed: a queued job was dropped or a background job cut short."""
 
 
@@ -67,7 +69,7 @@ class ModelWorker:
 
     def _put(self, q: queue.SimpleQueue, fn: Callable, args: tuple) -> Future:
         if self._closed:
-            raise RuntimeError("the model worker is closed")
+            raise WorkerClosed("the model worker is closed")
         future: Future = Future()
         q.put((future, fn, args))
         self._ready.release()

@@ -63,7 +63,8 @@ class ModelHost:
             return self._worker
 
     def close(self) -> None:
-        """Stop the model thread after the calls already queued."""
+        """Stop and join the model thread (ModelWorker.close: an answer in progress ends at
+        its next token, calls not started fail with WorkerClosed)."""
         if self._stop is not None:
             self._stop()
 

@@ -80,13 +80,11 @@ def test_generation_calls_between_steps_once_per_token(tiny_model_dir):
 def test_close_stops_the_job_in_progress_drops_the_queued_ones_and_joins():
     from serving.model_worker import WorkerClosed
     started = threading.Event()
-    steps: list[int] = []
 
     def endless_answer(between_steps):
-        started.set()
         while True:
             between_steps()
-            steps.append(1)
+            started.set()                       # one step done: close() finds it running
 
     async def main():
         worker = ModelWorker()
@@ -100,7 +98,6 @@ def test_close_stops_the_job_in_progress_drops_the_queued_ones_and_joins():
                 await job
 
     asyncio.run(main())
-    assert steps                                # it was running when closed
 
 
 EXIT_MID_ANSWER = """

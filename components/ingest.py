@@ -23,6 +23,7 @@ from components.labels import LabelError, check_label, normalize_text, resolve
 from components.spam import kind_of
 
 CHAT_FILE, TEST_FILE, GOLDEN_FILE = "train.jsonl", "test.jsonl", "golden.jsonl"
+CALIBRATION_FILE = "calibration.jsonl"
 ANSWERS_TRAIN, ANSWERS_TEST = "answers_train.jsonl", "answers_test.jsonl"
 VERSION_FILE = "data_version.json"
 
@@ -205,19 +206,42 @@ def cap_groups(rows: list[dict], max_rows: Cap, seed: int) -> list[dict]:
     return [row for i, row in enumerate(rows) if i in kept]
 
 
+def set_aside_normal(kept: list[dict], left: list[dict], per_source: int,
+                     seed: int) -> tuple[list[dict], list[dict]]:
+    """(calibration rows, training rows): up to `per_source` normal messages of each source,
+    drawn first from `left` (training-split rows the cap left out), the shortfall from that
+    source's `kept` normal rows (at most half of them; those leave training)."""
+    if not per_source:
+        return [], kept
+    rng, out, taken = random.Random(seed), [], set()
+    for source in sorted({r["source"] for r in kept + left if r["label"] == "normal"}):
+        spare = [r for r in left if r["source"] == source and r["label"] == "normal"]
+        own = [r for r in kept if r["source"] == source and r["label"] == "normal"]
+        rng.shuffle(spare)
+        pick = spare[:per_source]
+        if len(pick) < per_source:
+            extra = rng.sample(own, min(per_source - len(pick), len(own) // 2))
+            taken.update(id(r) for r in extra)
+            pick += extra
+        out += pick
+    return out, [r for r in kept if id(r) not in taken]
+
+
 # --------------------------------------------------------------------------- main
 def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | None = None,
            golden: str | None = None,
            test_size: float = 0.2, seed: int = 13, max_answers: int = 2000,
            max_train_per_source_label: Cap = 0, max_test_per_source_label: Cap = 0,
-           spam_holdout: str = "family",
+           spam_holdout: str = "family", calibration_per_source: int = 0,
            repo: str | None = None, rev: str | None = None) -> dict:
     """Read `sources` (+ `feedback` corrections), dedupe, split, write the splits to `out_dir`.
 
     The split is drawn from all rows; then `max_train_per_source_label` caps each (source,
     label) group of the training split (bounds training time) and `max_test_per_source_label`
     each group of the test split (bounds evaluation time), 0 = no cap; either may be a
-    mapping source -> cap (cap_groups). Feedback corrections are never dropped. `golden` (a
+    mapping source -> cap (cap_groups). `calibration_per_source` normal messages of each source
+    are set aside from the training split for the operating point (set_aside_normal,
+    components.calibrate). Feedback corrections are never dropped. `golden` (a
     file or folder, e.g. data/golden from `chatloop data import`) is the fixed real-chat set
     the gate scores every candidate on: copied to golden.jsonl, and any row with a golden
     text is dropped from training and testing. Returns a summary with counts and the data
@@ -293,7 +317,11 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
     fixed = [r for r in merged if r.get("corrected")]
     rest = [r for r in merged if not r.get("corrected")]
     train, test = stratified_split(rest, test_size, seed, spam_holdout)
-    train = cap_groups(train, max_train_per_source_label, seed) + fixed
+    kept = cap_groups(train, max_train_per_source_label, seed)
+    kept_ids = {id(r) for r in kept}
+    calibration, kept = set_aside_normal(kept, [r for r in train if id(r) not in kept_ids],
+                                         calibration_per_source, seed)
+    train = kept + fixed
     test = cap_groups(test, max_test_per_source_label, seed)
     merged = train + test
     qa = sorted(answers.values(), key=lambda r: (r["card"], r["question"]))
@@ -306,7 +334,7 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
     summary = {
         "rows": len(merged), "train": len(train), "test": len(test),
         "answers_train": len(qa_train), "answers_test": len(qa_test),
-        "corrections": corrected, "golden": len(golden_rows),
+        "calibration": len(calibration), "corrections": corrected, "golden": len(golden_rows),
         "golden_overlap_dropped": golden_dropped if golden else 0,
         "labels": dict(Counter(r["label"] for r in merged)),
         "sources": dict(Counter(r["source"] for r in merged)),
@@ -316,6 +344,7 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
     out.mkdir(parents=True, exist_ok=True)
     jsonl.write_atomic(out / CHAT_FILE, train)
     jsonl.write_atomic(out / TEST_FILE, test)
+    jsonl.write_atomic(out / CALIBRATION_FILE, calibration)
     jsonl.write_atomic(out / ANSWERS_TRAIN, qa_train)
     jsonl.write_atomic(out / ANSWERS_TEST, qa_test)
     jsonl.write_atomic(out / GOLDEN_FILE, golden_rows)
@@ -333,4 +362,5 @@ def ingest_step(params: dict, out_dir: str, data: str = "", rev: str = "", repo:
                   max_train_per_source_label=d["max_train_per_source_label"],
                   max_test_per_source_label=d["max_test_per_source_label"],
                   spam_holdout=d["spam_holdout"],
+                  calibration_per_source=int(d["calibration_per_source"]),
                   repo=repo or None, rev=rev or None)

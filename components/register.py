@@ -162,6 +162,12 @@ def register(data_dir: str | os.PathLike, model_dir: str | os.PathLike, eval_dir
                                                           cfg["behaviour"], prefix))
         mlflow.log_metrics({f"train_{k}": float(v) for k, v in meta.get("train", {}).items()
                             if isinstance(v, (int, float))})
+        calibration = meta.get("calibration") or {}
+        mlflow.log_metrics({f"calibration_{k}": float(v) for k, v in (
+            ("toxic_floor", (meta.get("min_flag") or {}).get("toxic")),
+            ("normal_flagged", calibration.get("normal_flagged")),
+            ("normal_flagged_given", calibration.get("normal_flagged_given")),
+            ("rows", calibration.get("rows"))) if v is not None})
         mlflow.set_tags({
             "data.git_rev": data_version.get("git_rev", "unknown"),
             "data.content_sha256": data_version.get("content_sha256", "unknown"),

@@ -121,6 +121,9 @@ class Data(Section):
     spam_holdout: Literal["family", "kind"] = Field(
         description="spam test rows: unseen template families of every kind, or whole unseen "
                     "kinds (a stress test)")
+    calibration_per_source: Count = Field(
+        description="normal messages per source set aside from the training split (never "
+                    "trained on) to choose the toxic floor (model.calibrate); 0 = none")
 
     @model_validator(mode="after")
     def _chars(self):
@@ -201,6 +204,16 @@ class Model(Section):
                                 "recorded with the model, applied by evaluate, classify, serving")
     screen: "ScreenParams" = Field(description="the char n-gram screen in front of the LM "
                                    "(components/screen.py); recorded with the model")
+    calibrate: "Calibrate" = Field(description="the toxic floor chosen on held-out normal chat "
+                                   "at training (components/calibrate.py)")
+
+    @model_validator(mode="after")
+    def _floors(self):
+        if self.calibrate.max_toxic < self.min_flag.toxic:
+            raise PydanticCustomError("cross", "calibrate.max_toxic {hi} is below min_flag.toxic "
+                                      "{lo}", {"hi": self.calibrate.max_toxic,
+                                               "lo": self.min_flag.toxic})
+        return self
 
 
 class ScreenParams(Section):
@@ -217,6 +230,13 @@ class MinFlag(Section):
     """`model.min_flag:` the operating point for the two labels that act on a viewer."""
     toxic: Share = Field(description="lowest toxic probability that labels a message toxic")
     spam: Share = Field(description="lowest spam probability that labels a message spam")
+
+
+class Calibrate(Section):
+    """`model.calibrate:` raise min_flag.toxic until few held-out normal messages are flagged."""
+    max_normal_flagged: Share = Field(description="the share of the calibration rows (normal "
+                                      "messages) that may be flagged toxic or spam; 1 = off")
+    max_toxic: Share = Field(description="the highest toxic floor calibration may choose")
 
 
 # ---------------------------------------------------------------------------- train

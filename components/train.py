@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from components import jsonl
-from components.ingest import ANSWERS_TRAIN, CHAT_FILE, VERSION_FILE
+from components.ingest import ANSWERS_TRAIN, CALIBRATION_FILE, CHAT_FILE, VERSION_FILE
 from components.labels import answer_messages, classify_messages, completion
 from components.model import (META_FILE, compute_dtype, label_token_ids, pick_device,
                               text_normalizer, torch_threads)
@@ -161,8 +161,32 @@ def member_params(params: dict, overrides: list[str], threads: int, first: bool)
 
 
 def train(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params: dict) -> dict:
-    """Fine-tune on `data_dir`'s train split; write the model directory; return a summary
-    (with `train.ensemble`, the first member's, plus `members` and the total seconds)."""
+    """Fine-tune on `data_dir`'s train split; write the model directory; choose its toxic
+    floor on the calibration rows; return a summary (with `train.ensemble`, the first
+    member's, plus `members` and the total seconds; `calibration` when one was made)."""
+    summary = _train_members(data_dir, model_dir, params)
+    calibration = calibrate(data_dir, model_dir, params)
+    if calibration:
+        summary["calibration"] = calibration
+    return summary
+
+
+def calibrate(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params: dict) -> dict | None:
+    """The toxic floor chosen on the split's calibration rows (components.calibrate), logged."""
+    from components.calibrate import calibrate as choose
+    rows = jsonl.load(Path(data_dir) / CALIBRATION_FILE, missing_ok=True)
+    started = time.time()
+    result = choose(model_dir, rows, params)
+    if result:
+        print(f"chatloop: operating point: toxic floor {result['given']['toxic']} -> "
+              f"{result['min_flag']['toxic']}: {result['normal_flagged']:.1%} of {result['rows']} "
+              f"held-out normal messages flagged (target {result['target']:.1%}"
+              f"{'' if result['reached'] else ', NOT reached at calibrate.max_toxic'}; "
+              f"{time.time() - started:.0f} s)", flush=True)
+    return result
+
+
+def _train_members(data_dir, model_dir, params: dict) -> dict:
     extra = [list(m) for m in params["train"]["ensemble"]]
     if not extra:
         return train_one(data_dir, model_dir, params)

@@ -76,3 +76,33 @@ def test_answer_rows_need_question_and_answer(tmp_path):
     src = write(tmp_path / "qa.jsonl", [{"question": "몇 시?", "answer": ""}])
     with pytest.raises(IngestError, match=r"qa.jsonl:1: an answer row needs"):
         ingest([str(src)], tmp_path / "out")
+
+
+def test_calibration_rows_are_normal_held_out_and_come_from_what_the_cap_left(tmp_path):
+    data = [{"text": f"{src} 일상 {i}", "label": "normal", "source": src}
+            for src in ("a", "b") for i in range(100)]
+    data += [{"text": f"{src} 욕설 {i}", "label": "toxic", "source": src}
+             for src in ("a", "b") for i in range(100)]
+    src = write(tmp_path / "chat.jsonl", data)
+    out = tmp_path / "out"
+    capped = ingest([str(src)], out, seed=3, max_train_per_source_label=20,
+                    calibration_per_source=30)
+    load = lambda name: [json.loads(l) for l in (out / name).read_text().splitlines()]
+    calibration, train, test = load("calibration.jsonl"), load("train.jsonl"), load("test.jsonl")
+    assert capped["calibration"] == 60 and len(calibration) == 60
+    assert {r["label"] for r in calibration} == {"normal"}
+    assert sorted(r["source"] for r in calibration) == ["a"] * 30 + ["b"] * 30
+    held = {r["text"] for r in calibration}
+    assert not held & {r["text"] for r in train + test}
+    # enough left over by the cap: the training rows are the same as without calibration
+    ingest([str(src)], tmp_path / "plain", seed=3, max_train_per_source_label=20)
+    assert train == [json.loads(l) for l in (tmp_path / "plain/train.jsonl").read_text().splitlines()]
+
+    # no cap: the rows come out of training, never more than half of a source's normal rows
+    ingest([str(src)], tmp_path / "uncapped", seed=3, calibration_per_source=70)
+    train = [json.loads(l) for l in (tmp_path / "uncapped/train.jsonl").read_text().splitlines()]
+    calibration = [json.loads(l) for l in (tmp_path / "uncapped/calibration.jsonl").read_text().splitlines()]
+    normal_a = [r for r in train if r["source"] == "a" and r["label"] == "normal"]
+    taken = sum(r["source"] == "a" for r in calibration)
+    assert taken == (taken + len(normal_a)) // 2 and taken >= 39    # half of about 80
+    assert not {r["text"] for r in calibration} & {r["text"] for r in train}

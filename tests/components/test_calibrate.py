@@ -1,0 +1,61 @@
+"""The operating point: the toxic floor chosen on held-out normal chat."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from components.calibrate import calibrate, choose_toxic_floor, flagged_share
+
+# columns: normal, question, toxic, spam
+ROWS = np.array([[0.9, 0.0, 0.1, 0.0],     # normal
+                 [0.35, 0.0, 0.65, 0.0],   # toxic at floors up to 0.65
+                 [0.25, 0.0, 0.75, 0.0],   # toxic at floors up to 0.75
+                 [0.2, 0.0, 0.0, 0.8]])    # spam whatever the toxic floor
+
+
+def test_the_lowest_toxic_floor_that_meets_the_target_is_chosen():
+    floors = {"toxic": 0.6, "spam": 0.5}
+    assert flagged_share(ROWS, floors) == 0.75
+    got = choose_toxic_floor(ROWS, floors, max_flagged=0.5, max_toxic=0.9)
+    assert got["min_flag"] == {"toxic": 0.66, "spam": 0.5} and got["reached"]
+    assert got["normal_flagged"] == 0.5
+    assert choose_toxic_floor(ROWS, floors, 0.75, 0.9)["min_flag"]["toxic"] == 0.6  # never lowered
+
+
+def test_an_unreachable_target_stops_at_max_toxic_and_says_so():
+    got = choose_toxic_floor(ROWS, {"toxic": 0.6, "spam": 0.5}, max_flagged=0.1, max_toxic=0.8)
+    assert got["min_flag"]["toxic"] == 0.8 and not got["reached"]
+    assert got["normal_flagged"] == 0.25    # the spam row stays flagged
+
+
+def test_calibrate_records_the_floor_the_model_then_uses(tiny_model_dir, fast_params, tmp_path):
+    from components.model import ChatModel
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model_dir)
+    rows = [{"text": t, "label": "normal", "source": "chat"}
+            for t in ("안녕하세요", "오늘 방송 재밌네요", "ㅋㅋㅋㅋ", "밥 먹었어요?", "굿굿")]
+    rows.append({"text": "광고 아님", "label": "spam", "source": "chat"})   # not a normal row
+    params = json.loads(json.dumps(fast_params))
+    params["model"]["calibrate"] = {"max_normal_flagged": 0.0, "max_toxic": 1.0}
+    params["model"]["min_flag"] = {"toxic": 0.0, "spam": 1.0}
+    got = calibrate(model_dir, rows, params)
+    assert got["rows"] == 5 and got["given"] == {"toxic": 0.0, "spam": 1.0}
+    meta = json.loads((model_dir / "chatloop.json").read_text())
+    assert meta["min_flag"] == got["min_flag"] and meta["calibration"]["target"] == 0.0
+    model = ChatModel.load(model_dir)
+    probs = model.label_probs([r["text"] for r in rows[:5]])
+    assert flagged_share(probs, model.min_flag) == got["normal_flagged"]
+    if got["reached"]:
+        assert got["normal_flagged"] == 0.0
+    params["model"]["calibrate"]["max_normal_flagged"] = 1.0
+    assert calibrate(model_dir, rows, params) is None                 # off
+    assert calibrate(model_dir, rows[5:], {**params, "model": {**params["model"], "calibrate": {
+        "max_normal_flagged": 0.1, "max_toxic": 0.9}}}) is None       # no normal rows
+
+
+def test_max_toxic_below_the_given_floor_is_refused():
+    from components.config import load_params
+    from components.config import ParamsError
+    with pytest.raises(ParamsError, match="max_toxic"):
+        load_params(overrides=["model.calibrate.max_toxic=0.5", "model.min_flag.toxic=0.6"])

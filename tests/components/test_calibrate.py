@@ -31,6 +31,7 @@ def test_an_unreachable_target_stops_at_max_toxic_and_says_so():
 
 def test_calibrate_records_the_floor_the_model_then_uses(tiny_model_dir, fast_params, tmp_path):
     from components.model import ChatModel
+    from components.train import calibrate as train_calibrate
     model_dir = tmp_path / "model"
     shutil.copytree(tiny_model_dir, model_dir)
     rows = [{"text": t, "label": "normal", "source": "chat"}
@@ -39,7 +40,11 @@ def test_calibrate_records_the_floor_the_model_then_uses(tiny_model_dir, fast_pa
     params = json.loads(json.dumps(fast_params))
     params["model"]["calibrate"] = {"max_normal_flagged": 0.0, "max_toxic": 1.0}
     params["model"]["min_flag"] = {"toxic": 0.0, "spam": 1.0}
-    got = calibrate(model_dir, rows, params)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "calibration.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    got = train_calibrate(data, model_dir, params)     # the train step's last part
     assert got["rows"] == 5 and got["given"] == {"toxic": 0.0, "spam": 1.0}
     meta = json.loads((model_dir / "chatloop.json").read_text())
     assert meta["min_flag"] == got["min_flag"] and meta["calibration"]["target"] == 0.0

@@ -11,7 +11,8 @@ The bot (rules + micro-batched label scoring) replays chat from data/sample/chat
 50, 200 and 1,000 msg/s and as fast as possible, as a live source would deliver it (no
 backpressure: overload drops are counted). Latency is arrival -> decision per message.
 `steal` is the share of CPU time the hypervisor took during a run (a VM's noise; figures
-from runs with a high steal are not comparable).
+from runs with a high steal are not comparable; `n/a` for a run shorter than the kernel's
+tick counters resolve).
 The baseline is a transformers `text-generation` pipeline called once per message with
 sampling and max_new_tokens=256 on the same merged model, in the same run. Prints figures;
 asserts nothing.
@@ -160,7 +161,7 @@ def main(argv=None) -> int:
     print(f"{'run':<28}{'msgs':>7}{'msgs/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'dropped':>9}"
           f"{'steal':>7}")
     for name, r in rows:
-        steal = "" if r["steal"] is None else f"{r['steal']:.0%}"
+        steal = "n/a" if r["steal"] is None else f"{r['steal']:.0%}"
         print(f"{name:<28}{r['messages']:>7}{r['msgs_per_s']:>10.1f}{r['p50_ms']:>10.1f}"
               f"{r['p99_ms']:>10.1f}{r['dropped']:>9}{steal:>7}")
     full, base = rows[-2][1], rows[-1][1]

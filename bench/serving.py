@@ -89,10 +89,12 @@ def run_bot(host, params, texts: list[str], rate: float | None) -> dict:
         start, ticks = time.perf_counter(), cpu_times()
         asyncio.run(bot.run())
         wall = time.perf_counter() - start
-        latency = [row["latency_ms"] for row in jsonl.load(out)]
+        records = jsonl.load(out)
+    latency = [row["latency_ms"] for row in records]
     return {"messages": len(latency), "wall_s": wall, "msgs_per_s": len(latency) / wall,
             "p50_ms": float(np.percentile(latency, 50)), "p99_ms": float(np.percentile(latency, 99)),
-            "dropped": sum(bot.batcher.drops.values()), "steal": steal_share(ticks, cpu_times())}
+            "dropped": sum(bot.batcher.drops.values()), "steal": steal_share(ticks, cpu_times()),
+            "late": sum(row.get("decided_by") == "late" for row in records)}
 
 
 def run_baseline(model, texts: list[str]) -> dict:
@@ -159,11 +161,13 @@ def main(argv=None) -> int:
     rows.append(("baseline text-generation",
                  host.worker.call(run_baseline, model, sample_texts(args.baseline_messages))))
     print(f"{'run':<28}{'msgs':>7}{'msgs/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'dropped':>9}"
-          f"{'steal':>7}")
+          f"{'late':>6}{'steal':>7}")
     for name, r in rows:
         steal = "n/a" if r["steal"] is None else f"{r['steal']:.0%}"
         print(f"{name:<28}{r['messages']:>7}{r['msgs_per_s']:>10.1f}{r['p50_ms']:>10.1f}"
-              f"{r['p99_ms']:>10.1f}{r['dropped']:>9}{steal:>7}")
+              f"{r['p99_ms']:>10.1f}{r['dropped']:>9}{r.get('late', 0):>6}{steal:>7}")
+    print("late: live messages the screen decided because the LM had not begun them within "
+          f"serving.deadline_ms ({params['deadline_ms']:g} ms; full speed is a replay: never late)")
     full, base = rows[-2][1], rows[-1][1]
     print(f"full-speed throughput vs baseline: {full['msgs_per_s'] / base['msgs_per_s']:.0f}x")
     return 0

@@ -43,7 +43,7 @@ def with_rules(model, rows: list[dict], rules_params: dict, batch_size: int = 64
         str(row.get("nickname") or row.get("user") or ""), row["text"]))
         for i, row in enumerate(rows)]
     out = []
-    for ev, (label, probs, model_probs) in zip(evidence, label_batch(model, evidence, batch_size)):
+    for ev, (label, probs, model_probs, _) in zip(evidence, label_batch(model, evidence, batch_size)):
         out.append({"label": label, "probs": {k: round(v, 6) for k, v in probs.items()},
                     "confidence": probs[label], "rules": ev.reasons(),
                     "model_probs": {k: round(v, 6) for k, v in model_probs.items()}})

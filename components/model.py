@@ -185,7 +185,8 @@ class ChatModel:
         self._prefix = None  # (prompt-prefix token ids, their KV cache), built on first use
         self.members: list[ChatModel] = []  # ensemble members (train.ensemble); label_probs averages
         self.screen = None                  # components.screen.Screen, with meta["screen"]
-        self.counts = {"screen": 0, "lm": 0}  # messages decided by the screen alone / by the LM
+        # messages decided by the screen alone, by the LM, by the screen for want of time
+        self.counts = {"screen": 0, "lm": 0, "late": 0}
 
     @classmethod
     def load(cls, model_dir: str | Path, device: str | None = None, merge: bool = True,
@@ -247,18 +248,53 @@ class ChatModel:
         With `reuse_prefix`, the instruction every prompt starts with is run through the model
         once and its key/value cache reused for each batch (same result; see bench/serving.py).
         """
+        return self.score(texts, batch_size, reuse_prefix)[0]
+
+    def score(self, texts: Sequence[str], batch_size: int = 64, reuse_prefix: bool = True,
+              deadlines: Sequence[float] | None = None) -> tuple[np.ndarray, list[str]]:
+        """(label_probs, who decided each message: `screen`, `lm` or `late`).
+
+        `deadlines` (time.perf_counter() values, one per text) bound the wait under load: the
+        LM takes the messages the screen is unsure of shortest first, `batch_size` at a time,
+        and one whose deadline has passed before its batch starts keeps the screen's
+        probabilities (`late`). A model without a screen always runs the LM."""
+        if deadlines is not None and len(deadlines) != len(texts):
+            raise ValueError(f"{len(deadlines)} deadlines for {len(texts)} texts")
         if self.screen is None:
             self.counts["lm"] += len(texts)
-            return self.lm_probs(texts, batch_size, reuse_prefix)
+            return self.lm_probs(texts, batch_size, reuse_prefix), ["lm"] * len(texts)
         from components.screen import combine
         cfg = self.meta["screen"]
-        probs, used = combine(
-            self.screen.probs([self.prepare(t) for t in texts]),
-            lambda rows: self.lm_probs([texts[i] for i in rows], batch_size, reuse_prefix),
-            float(cfg["confidence"]), float(cfg["weight"]))
-        self.counts["lm"] += int(used.sum())
-        self.counts["screen"] += len(texts) - int(used.sum())
-        return probs
+
+        def lm(rows):
+            chosen = [texts[i] for i in rows]
+            if deadlines is None:
+                return self.lm_probs(chosen, batch_size, reuse_prefix)
+            return self._lm_probs_until(chosen, [deadlines[i] for i in rows], batch_size,
+                                        reuse_prefix)
+
+        screen_probs = self.screen.probs([self.prepare(t) for t in texts])
+        probs, used = combine(screen_probs, lm, float(cfg["confidence"]), float(cfg["weight"]))
+        sure = screen_probs.max(1) >= float(cfg["confidence"])
+        by = ["lm" if u else "screen" if s else "late" for u, s in zip(used, sure)]
+        for name in ("lm", "screen", "late"):
+            self.counts[name] += by.count(name)
+        return probs, by
+
+    def _lm_probs_until(self, texts: Sequence[str], deadlines: Sequence[float], batch_size: int,
+                        reuse_prefix: bool) -> np.ndarray:
+        """lm_probs for the texts whose batch starts before their deadline; NaN rows for the
+        rest. Shortest first: the most messages the time allows."""
+        import time
+        out = np.full((len(texts), len(LABELS)), np.nan, dtype=np.float32)
+        waiting = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        while waiting:
+            now = time.perf_counter()
+            waiting = [i for i in waiting if deadlines[i] > now]
+            batch, waiting = waiting[:batch_size], waiting[batch_size:]
+            if batch:
+                out[batch] = self.lm_probs([texts[i] for i in batch], batch_size, reuse_prefix)
+        return out
 
     def lm_probs(self, texts: Sequence[str], batch_size: int = 64,
                  reuse_prefix: bool = True) -> np.ndarray:

@@ -107,10 +107,15 @@ class Screen:
 
 def combine(screen_probs: np.ndarray, lm, confidence: float, weight: float) -> tuple[np.ndarray, np.ndarray]:
     """(final probabilities, mask of the rows the LM scored): rows whose screen maximum is
-    at least `confidence` keep the screen's; `lm(indices)` scores the rest, blended."""
+    at least `confidence` keep the screen's; `lm(indices)` scores the rest, blended. A row
+    `lm` returns as NaN (not scored: out of time) keeps the screen's too."""
     sure = screen_probs.max(1) >= confidence if len(screen_probs) else np.zeros(0, dtype=bool)
     out = screen_probs.copy()
-    rest = np.flatnonzero(~sure)
+    used = ~sure
+    rest = np.flatnonzero(used)
     if len(rest):
-        out[rest] = (1.0 - weight) * lm(rest) + weight * screen_probs[rest]
-    return out, ~sure
+        scored = lm(rest)
+        done = ~np.isnan(scored).any(1)
+        out[rest[done]] = (1.0 - weight) * scored[done] + weight * screen_probs[rest[done]]
+        used[rest[~done]] = False
+    return out, used

@@ -505,6 +505,8 @@ class Serving(Section):
     model_batch_size: Positive = Field(description="messages the model scores at once")
     queue_size: Positive = Field(description="bounded queue; when full, messages are dropped "
                                  "(counted)")
+    deadline_ms: Number = Field(ge=0, description="live chat: the screen alone decides a message "
+                                "the LM has not begun this long after it arrived; 0: never")
     decisions_flush_seconds: Seconds = Field(description="decision records are POSTed this often")
     answer: Answer
     rules: Rules

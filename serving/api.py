@@ -207,7 +207,7 @@ def create_app(host: ModelHost, params: dict, answerer: Answerer,
                     for m in texts]
         decided = label_batch(model, evidence, params["model_batch_size"])
         elapsed = time.perf_counter() - start
-        for label, _, _ in decided:
+        for label, *_ in decided:
             metrics.messages.labels("api").inc()
             metrics.labels.labels(label).inc()
             metrics.latency.observe(elapsed)
@@ -225,7 +225,7 @@ def create_app(host: ModelHost, params: dict, answerer: Answerer,
         return {"model": host.name, "model_version": version, "results": [
             {"label": label, "confidence": round(probs[label], 5), "probs": _rounded(probs),
              "model_probs": _rounded(model_probs), "rules": ev.reasons(), "normalized": ev.text}
-            for ev, (label, probs, model_probs) in zip(evidence, decided)]}
+            for ev, (label, probs, model_probs, _) in zip(evidence, decided)]}
 
     @app.post("/v1/answer")
     async def answer(request: Request, who: Caller = Depends(writer)) -> dict:

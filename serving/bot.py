@@ -4,7 +4,9 @@ One asyncio loop. The model runs on the host's one model thread (serving.model_w
 torch releases the GIL), so the source keeps being read, and the next batch goes through the rules, while a
 batch is scored; batches are decided in arrival order. A replay source waits when the queue
 is full (backpressure: every message gets a decision); a live source cannot wait, so the
-batcher's overload policy drops (counted, questions last). Model answers are generated on
+batcher's overload policy drops (counted, questions last); and a live message the LM has not
+begun `deadline_ms` after it arrived is decided by the screen alone (`decided_by: late`), so the
+bot falls behind the chat by about that plus one LM batch at worst. Model answers are generated on
 the same thread between decisions: an answer in progress pauses after each token for the
 batches waiting, so it holds a decision up by one token's time at most.
 """
@@ -37,21 +39,27 @@ class Pending:
     arrived: float  # time.perf_counter() when the source yielded it
 
 
-def label_batch(model, evidence: list[Evidence], batch_size: int) -> list[tuple[str, dict, dict]]:
-    """(label, combined probs, model probs) per message: the model on the texts as sent (it
-    prepares them as in training), then the rules' one combination rule. Blocking (run it
-    in a thread from async code).
+def label_batch(model, evidence: list[Evidence], batch_size: int,
+                deadlines: list[float] | None = None) -> list[tuple[str, dict, dict, str]]:
+    """(label, combined probs, model probs, decided by) per message: the model on the texts
+    as sent (it prepares them as in training), then the rules' one combination rule.
+    `decided by` is `screen`, `lm` or `late` (the screen, the LM out of time: `deadlines`,
+    components.model.ChatModel.score). Blocking (run it in a thread from async code).
 
     The model sorts the texts by length and runs them `batch_size` at a time, so a large
     micro-batch (a backlog) is scored with little padding."""
     if not evidence:
         return []
-    rows = model.label_probs([ev.model_text for ev in evidence], batch_size=batch_size)
+    texts = [ev.model_text for ev in evidence]
+    if hasattr(model, "score"):
+        rows, by = model.score(texts, batch_size=batch_size, deadlines=deadlines)
+    else:
+        rows, by = model.label_probs(texts, batch_size=batch_size), ["lm"] * len(texts)
     out = []
-    for row, ev in zip(rows, evidence):
+    for row, ev, who in zip(rows, evidence, by):
         model_probs = {label: float(p) for label, p in zip(LABELS, row)}
         label, probs = combine(model_probs, ev, getattr(model, "min_flag", None))
-        out.append((label, probs, model_probs))
+        out.append((label, probs, model_probs, who))
     return out
 
 
@@ -90,6 +98,9 @@ class Bot:
         self.wait_when_full = (getattr(source, "platform", "") == "replay"
                                or getattr(source, "all_replay", False)
                                if wait_when_full is None else wait_when_full)
+        # Live chat cannot wait for the LM either: past the deadline the screen decides.
+        late_s = params["deadline_ms"] / 1000
+        self.deadline = late_s if late_s > 0 and not self.wait_when_full else None
 
     # ------------------------------------------------------------------ stages
     async def _read(self) -> None:
@@ -130,19 +141,22 @@ class Bot:
         """Rules on the batch, then the model on it in the model thread (not awaited here)."""
         evidence = [self.rules.inspect(item.message) for item in batch]
         model, version = self.host.current()
+        deadlines = ([item.arrived + self.deadline for item in batch]
+                     if self.deadline is not None else None)
         scoring = self.model_worker.urgent(label_batch, model, evidence,
-                                           self.p["model_batch_size"])
+                                           self.p["model_batch_size"], deadlines)
         return batch, evidence, model, version, scoring
 
     async def _finish(self, batch, evidence, model, version, scoring) -> list[dict]:
         """Await the batch's scores; actions, answers, metrics; records to the decision log."""
         decided = await scoring
         records = []
-        for item, ev, (label, probs, model_probs) in zip(batch, evidence, decided):
+        for item, ev, (label, probs, model_probs, by) in zip(batch, evidence, decided):
             latency = time.perf_counter() - item.arrived
             action, answer = await self._act(item.message, ev, label, probs[label])
             record = self._record(item.message, ev, label, probs, model_probs, version,
                                   action, answer, latency)
+            record["decided_by"] = by
             if action == "answer:model":    # logged by the answer worker, answer filled in
                 self.answer_queue.put_nowait((item.message, ev.text, model, record))
             else:

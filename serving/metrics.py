@@ -73,7 +73,8 @@ class Metrics:
                                       value=self.host.load_errors)
             model = self.host.current()[0]
             scored = CounterMetricFamily("chatloop_scored", "Messages of the serving version "
-                                         "decided by the screen alone or scored by the LM",
+                                         "decided by the screen alone, scored by the LM, or "
+                                         "left to the screen past their deadline (late)",
                                          labels=["by"])
             for by, n in sorted(getattr(model, "counts", {}).items()):
                 scored.add_metric([by], n)

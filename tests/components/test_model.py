@@ -76,6 +76,38 @@ def test_the_screen_decides_what_it_is_sure_of_and_is_blended_into_the_rest(mode
     np.testing.assert_allclose(got[~sure], 0.8 * lm + 0.2 * screened[~sure], atol=1e-5)
 
 
+
+def test_a_deadline_leaves_the_late_messages_to_the_screen(model, monkeypatch):
+    import time
+    texts = TEXTS + ["바 카 라 꽁 머 니 카/지/노 가/입", "하루님 MBTI 뭐예요?", "메이플 개꿀잼ㅠㅠ"]
+    monkeypatch.setitem(model.meta["screen"], "confidence", 0.99)   # more rows for the LM
+    screened = model.screen.probs([model.prepare(t) for t in texts])
+    sure = screened.max(1) >= model.meta["screen"]["confidence"]
+    unhurried, by = model.score(texts, batch_size=2, deadlines=[time.perf_counter() + 600] * len(texts))
+    np.testing.assert_allclose(unhurried, model.label_probs(texts), atol=1e-6)
+    assert by == ["screen" if s else "lm" for s in sure]
+
+    lm_calls = []
+    real = model.lm_probs
+    monkeypatch.setattr(model, "lm_probs", lambda t, *a, **k: lm_calls.append(list(t)) or real(t, *a, **k))
+    before = dict(model.counts)
+    now = time.perf_counter()
+    # The shortest unsure message is still in time; the others were due already.
+    unsure = [i for i in range(len(texts)) if not sure[i]]
+    assert len(unsure) >= 2
+    in_time = sorted(unsure, key=lambda i: len(texts[i]))[:1]
+    deadlines = [now + 600 if i in in_time else now - 1 for i in range(len(texts))]
+    got, by = model.score(texts, batch_size=2, deadlines=deadlines)
+    assert lm_calls == [[texts[i] for i in in_time]]      # the late ones never asked
+    assert by == ["screen" if s else "lm" if i in in_time else "late" for i, s in enumerate(sure)]
+    late = [b == "late" for b in by]
+    np.testing.assert_allclose(got[late], screened[late], atol=1e-6)
+    np.testing.assert_allclose(got[~np.array(late)], unhurried[~np.array(late)], atol=1e-5)
+    assert model.counts["late"] - before["late"] == sum(late) > 0
+    with pytest.raises(ValueError, match="2 deadlines for 8 texts"):
+        model.score(texts, deadlines=[now, now])
+
+
 def _copy(tiny_model_dir, tmp_path):
     import shutil
     return shutil.copytree(tiny_model_dir, tmp_path / "copy")

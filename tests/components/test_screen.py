@@ -83,6 +83,21 @@ def test_combine_skips_the_lm_for_sure_rows():
     assert used.all() and np.allclose(out, [[0, 0, 1, 0]] * 3)
 
 
+
+def test_combine_keeps_the_screens_rows_the_lm_left_unscored():
+    screen = np.array([[0.5, 0.5, 0, 0], [0.4, 0.6, 0, 0], [0, 0, 0.1, 0.9]], dtype=np.float32)
+
+    def lm(rows):       # out of time for the second row
+        out = np.tile(np.array([0, 0, 1, 0], dtype=np.float32), (len(rows), 1))
+        out[1] = np.nan
+        return out
+    out, used = combine(screen, lm, 0.95, 0.25)
+    assert used.tolist() == [True, False, True]
+    np.testing.assert_allclose(out[1], screen[1])
+    np.testing.assert_allclose(out[0], [0.125, 0.125, 0.75, 0])
+    assert not np.isnan(out).any()
+
+
 def test_fit_refuses_bad_rows():
     with pytest.raises(ValueError, match="one length"):
         Screen.fit(["a", "b"], ["normal"], 10, 1.0, 1)

@@ -14,7 +14,7 @@ def test_serving_bench_prints_every_run(tiny_model_dir, capsys):
     out = capsys.readouterr().out
     for name, messages in (("bot @ 40 msg/s", 40), ("bot @ full speed", 60),
                            ("baseline text-generation", 1)):
-        row = re.search(rf"^{re.escape(name)}\s+(\d+)\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+0\s+(\d+%|n/a)$",
+        row = re.search(rf"^{re.escape(name)}\s+(\d+)\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+0\s+\d+\s+(\d+%|n/a)$",
                         out, re.M)
         assert row and int(row.group(1)) == messages and float(row.group(2)) > 0, out
     assert re.search(r"full-speed throughput vs baseline: \d+x", out)

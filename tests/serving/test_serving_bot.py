@@ -130,15 +130,15 @@ def test_batches_decided_in_order_and_a_model_failure_stops_the_bot(tiny_model_d
         host = ModelHost(str(tiny_model_dir), poll_seconds=3600)
         host.load()
         model, _ = host.current()
-        calls, score = [0], model.label_probs
+        calls, real_score = [0], model.score
 
-        def label_probs(batch, *args, **kwargs):
+        def score(batch, *args, **kwargs):
             calls[0] += 1
             if calls[0] == fail_on_call:
                 raise RuntimeError("model broke")
-            return score(batch, *args, **kwargs)
+            return real_score(batch, *args, **kwargs)
 
-        model.label_probs = label_probs
+        model.score = score
         out = tmp_path / f"out-{fail_on_call}.jsonl"
         bot = Bot(ReplaySource(chat), host, params, answerer=Answerer(params["answer"]),
                   actions=Actions(), decisions=DecisionLog(url="", out_path=out,
@@ -194,3 +194,47 @@ def test_an_edited_message_gets_its_own_record(tiny_model_dir, tmp_path):
     assert set(rows) == {"m1", "m1#edit-105250"}
     assert rows["m1"]["text"] == "안녕하세요"
     assert rows["m1#edit-105250"]["text"] == "카톡 abc123 첫충 30%"
+
+
+@pytest.mark.parametrize("deadline_ms, live, late_expected", [(0.001, True, True), (0, True, False),
+                                                              (0.001, False, False)])
+def test_live_chat_past_its_deadline_is_decided_by_the_screen(tiny_model_dir, tmp_path, deadline_ms,
+                                                              live, late_expected):
+    """A live message the LM has not begun by its deadline gets the screen's decision
+    (`decided_by: late`), still one record per message; deadline 0 and replays never hurry."""
+    import asyncio
+
+    from components.config import load_params
+    from serving.actions import Actions
+    from serving.answers import Answerer
+    from serving.bot import Bot
+    from serving.decisions import DecisionLog
+    from serving.message import ChatMessage
+    from serving.model_host import ModelHost
+
+    texts = [json.loads(line)["text"] for line in open("data/sample/chat.jsonl", encoding="utf-8")][:40]
+
+    class Live:
+        platform = "discord"
+
+        def __aiter__(self):
+            return self._gen()
+
+        async def _gen(self):
+            for i, text in enumerate(texts):
+                yield ChatMessage("discord", "c1", f"m{i}", f"u{i % 5}", "n", text, ts=100.0 + i)
+
+    params = load_params(overrides=[f"serving.deadline_ms={deadline_ms}"])["serving"]
+    host = ModelHost(str(tiny_model_dir), poll_seconds=3600)
+    host.load()
+    out = tmp_path / "out.jsonl"
+    bot = Bot(Live(), host, params, answerer=Answerer(params["answer"]), actions=Actions(),
+              decisions=DecisionLog(url="", out_path=out, spool_path=tmp_path / "spool"),
+              wait_when_full=not live)
+    asyncio.run(bot.run())
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert sorted(r["message_id"] for r in rows) == sorted(f"m{i}" for i in range(len(texts)))
+    by = [r["decided_by"] for r in rows]
+    assert "screen" in by
+    assert ("late" in by) == late_expected and ("lm" in by) != late_expected
+    assert host.current()[0].counts["late"] == by.count("late")   # chatloop_scored_total{by="late"}

@@ -49,20 +49,20 @@ def test_bot_and_api_run_the_model_on_the_hosts_thread(tiny_model_dir, tmp_path)
     host.load()
     model, _ = host.current()
     threads: dict[str, set[int]] = {"score": set(), "answer": set()}
-    score, answer = model.label_probs, model.answer
+    real_score, answer = model.score, model.answer
 
-    def label_probs(texts, *args, **kwargs):
+    def score(texts, *args, **kwargs):
         """The model's scores on the model's thread, with questions made sure (answers follow)."""
         threads["score"].add(threading.get_ident())
-        probs = score(texts, *args, **kwargs)
+        probs, by = real_score(texts, *args, **kwargs)
         probs[[t.endswith("?") for t in texts]] = [0.0, 1.0, 0.0, 0.0]
-        return probs
+        return probs, by
 
     def answering(*args, **kwargs):
         threads["answer"].add(threading.get_ident())
         return answer(*args, **kwargs)
 
-    model.label_probs, model.answer = label_probs, answering
+    model.score, model.answer = score, answering
     texts = [f"채팅 메시지 {i}번" for i in range(12)] + ["방송 몇 시까지 해요?"]
     chat = tmp_path / "chat.jsonl"
     chat.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts),

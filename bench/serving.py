@@ -116,7 +116,7 @@ def run_baseline(model, texts: list[str]) -> dict:
     wall = time.perf_counter() - start
     return {"messages": len(texts), "wall_s": wall, "msgs_per_s": len(texts) / wall,
             "p50_ms": float(np.percentile(latency, 50)), "p99_ms": float(np.percentile(latency, 99)),
-            "dropped": 0, "steal": steal_share(ticks, cpu_times())}
+            "dropped": 0, "late": 0, "steal": steal_share(ticks, cpu_times())}
 
 
 def main(argv=None) -> int:
@@ -165,7 +165,7 @@ def main(argv=None) -> int:
     for name, r in rows:
         steal = "n/a" if r["steal"] is None else f"{r['steal']:.0%}"
         print(f"{name:<28}{r['messages']:>7}{r['msgs_per_s']:>10.1f}{r['p50_ms']:>10.1f}"
-              f"{r['p99_ms']:>10.1f}{r['dropped']:>9}{r.get('late', 0):>6}{steal:>7}")
+              f"{r['p99_ms']:>10.1f}{r['dropped']:>9}{r['late']:>6}{steal:>7}")
     print("late: live messages the screen decided because the LM had not begun them within "
           f"serving.deadline_ms ({params['deadline_ms']:g} ms; full speed is a replay: never late)")
     full, base = rows[-2][1], rows[-1][1]

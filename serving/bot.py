@@ -50,11 +50,8 @@ def label_batch(model, evidence: list[Evidence], batch_size: int,
     micro-batch (a backlog) is scored with little padding."""
     if not evidence:
         return []
-    texts = [ev.model_text for ev in evidence]
-    if hasattr(model, "score"):
-        rows, by = model.score(texts, batch_size=batch_size, deadlines=deadlines)
-    else:
-        rows, by = model.label_probs(texts, batch_size=batch_size), ["lm"] * len(texts)
+    rows, by = model.score([ev.model_text for ev in evidence], batch_size=batch_size,
+                           deadlines=deadlines)
     out = []
     for row, ev, who in zip(rows, evidence, by):
         model_probs = {label: float(p) for label, p in zip(LABELS, row)}
@@ -154,9 +151,8 @@ class Bot:
         for item, ev, (label, probs, model_probs, by) in zip(batch, evidence, decided):
             latency = time.perf_counter() - item.arrived
             action, answer = await self._act(item.message, ev, label, probs[label])
-            record = self._record(item.message, ev, label, probs, model_probs, version,
+            record = self._record(item.message, ev, label, probs, model_probs, by, version,
                                   action, answer, latency)
-            record["decided_by"] = by
             if action == "answer:model":    # logged by the answer worker, answer filled in
                 self.answer_queue.put_nowait((item.message, ev.text, model, record))
             else:
@@ -213,8 +209,8 @@ class Bot:
                 self.decisions.add([record])
                 self.answer_queue.task_done()
 
-    def _record(self, message, ev, label, probs, model_probs, version, action, answer,
-                latency) -> dict:
+    def _record(self, message, ev, label, probs, model_probs, decided_by, version, action,
+                answer, latency) -> dict:
         """One decision record. The log keeps the first record per message id, so the
         re-check of an edited message is recorded as `<id>#edit-<edit time in ms>` (actions
         still use the platform's id)."""
@@ -225,7 +221,8 @@ class Bot:
                 "user_id": message.user_id, "nickname": message.nickname, "text": message.text,
                 "normalized": ev.text, "label": label, "confidence": round(probs[label], 5),
                 "probs": _rounded(probs), "model_probs": _rounded(model_probs),
-                "rules": ev.reasons(), "model_name": self.host.name, "model_version": version,
+                "rules": ev.reasons(), "decided_by": decided_by,
+                "model_name": self.host.name, "model_version": version,
                 "action": action, "answer": answer, "latency_ms": round(latency * 1000, 3),
                 "ts": message.ts, "decided_at": time.time()}
 

@@ -96,9 +96,9 @@ class Metrics:
         if source is not None:
             up = source.up() if hasattr(source, "up") else {
                 f"{getattr(source, 'platform', '?')}:{getattr(source, 'channel', '?')}":
-                    not getattr(source, "_failures", 0)}
+                    getattr(source, "reading", True)}
             gauge = GaugeMetricFamily("chatloop_source_up", "1 while a source is reading "
-                                      "(0: between reconnects or waiting to restart)",
+                                      "(0: connecting, between reconnects or waiting to restart)",
                                       labels=["source"])
             for name, ok in sorted(up.items()):
                 gauge.add_metric([name], 1 if ok else 0)

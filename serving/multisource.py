@@ -86,9 +86,9 @@ class MergedSource:
         return total
 
     def up(self) -> dict[str, bool]:
-        """Per source name: reading now (not ended, not waiting to restart, not between
-        reconnects of a network source)."""
-        return {name: self.running[name] and not getattr(source, "_failures", 0)
+        """Per source name: reading now (not ended, not waiting to restart; a network source
+        connected, past its handshake)."""
+        return {name: self.running[name] and getattr(source, "reading", True)
                 for name, source in zip(self.names, self.sources)}
 
     def wire(self, on_platform_moderation: Callable | None) -> list[str]:

@@ -95,6 +95,8 @@ class NetworkSource:
         # chat, skipped (known non-chat events), unknown, malformed, reconnects
         self.stats: collections.Counter[str] = collections.Counter()
         self._seq = 0
+        self._failures = 0
+        self.reading = False    # connected and past the handshake (health: `up`, metrics)
 
     def _session(self) -> AsyncIterator[ChatMessage]:
         """One connection: handshake, then yield chat until the connection ends."""
@@ -104,6 +106,7 @@ class NetworkSource:
         """Called by `_session` after a successful handshake: resets the backoff."""
         self.backoff.reset()
         self._failures = 0
+        self.reading = True
         log.info("%s:%s connected", self.platform, self.channel)
 
     def count(self, kind: str, detail: object = "") -> None:
@@ -138,6 +141,8 @@ class NetworkSource:
                 reason: object = "connection closed"
             except RETRIED as exc:
                 reason = exc
+            finally:
+                self.reading = False
             self._failures += 1
             if self._failures > self.max_failures:
                 raise SourceError(f"{self.platform}:{self.channel}: giving up after "

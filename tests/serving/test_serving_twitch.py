@@ -51,6 +51,29 @@ def test_twitch_tags_ping_garbage_and_reconnect(arun):
     assert source.stats["reconnects"] == 1
 
 
+def test_a_source_is_up_only_from_its_handshake_to_its_end(arun):
+    """`reading` (MergedSource.up, chatloop_source_up) is False while a connection is being
+    made, including the first, and after a drop; True once the JOIN went through."""
+    async def main():
+        server = TwitchServer([[twitch_privmsg("one", "alice", "id-1"), 0.05, DROP],
+                               [twitch_privmsg("two", "bob", "id-2")]])
+        async with server:
+            source = open_source("twitch:Streamer", ws_url=f"ws://127.0.0.1:{server.port}", **FAST)
+            states, session = [source.reading], source._session
+
+            def watched():
+                states.append(source.reading)      # each connection attempt
+                return session()
+            source._session = watched
+            async for message in source:
+                states.append(source.reading)
+                if message.message_id == "id-2":
+                    break
+        return states
+
+    assert arun(main()) == [False, False, True, False, True]
+
+
 def test_twitch_joins_only_after_welcome(arun):
     server, _, got = arun(run([[twitch_privmsg("hi", "alice", "id-1")]], 1))
     assert server.errors == []   # the server checks that nothing came before its 001

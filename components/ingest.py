@@ -24,6 +24,7 @@ from components.spam import kind_of
 
 CHAT_FILE, TEST_FILE, GOLDEN_FILE = "train.jsonl", "test.jsonl", "golden.jsonl"
 CALIBRATION_FILE = "calibration.jsonl"
+SCREEN_EXTRA_FILE = "screen_extra.jsonl"   # training-split rows the caps left out (the screen's)
 ANSWERS_TRAIN, ANSWERS_TEST = "answers_train.jsonl", "answers_test.jsonl"
 VERSION_FILE = "data_version.json"
 
@@ -241,12 +242,13 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
     each group of the test split (bounds evaluation time), 0 = no cap; either may be a
     mapping source -> cap (cap_groups). `calibration_per_source` normal messages of each source
     are set aside from the training split for the operating point (set_aside_normal,
-    components.calibrate). Feedback corrections are never dropped. `golden` (a
-    file or folder, e.g. data/golden from `chatloop data import`) is the fixed real-chat set
-    the gate scores every candidate on: copied to golden.jsonl, and any row with a golden
-    text is dropped from training and testing. Returns a summary with counts and the data
-    version; writes train/test chat splits, answer splits, golden.jsonl and
-    data_version.json. Nothing is written when the input is bad.
+    components.calibrate); the other training-split rows the cap left out go to
+    screen_extra.jsonl (the screen may train on them: params model.screen.rows). Feedback
+    corrections are never dropped. `golden` (a file or folder, e.g. data/golden from
+    `chatloop data import`) is the fixed real-chat set the gate scores every candidate on:
+    copied to golden.jsonl, and any row with a golden text is dropped from training and
+    testing. Returns a summary with counts and the data version; writes train/test chat
+    splits, calibration and screen rows, answer splits, golden.jsonl and data_version.json. Nothing is written when the input is bad.
     """
     if not sources:
         raise IngestError("no data sources given")
@@ -319,8 +321,10 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
     train, test = stratified_split(rest, test_size, seed, spam_holdout)
     kept = cap_groups(train, max_train_per_source_label, seed)
     kept_ids = {id(r) for r in kept}
-    calibration, kept = set_aside_normal(kept, [r for r in train if id(r) not in kept_ids],
-                                         calibration_per_source, seed)
+    left = [r for r in train if id(r) not in kept_ids]
+    calibration, kept = set_aside_normal(kept, left, calibration_per_source, seed)
+    set_aside = {id(r) for r in calibration}
+    screen_extra = [r for r in left if id(r) not in set_aside]
     train = kept + fixed
     test = cap_groups(test, max_test_per_source_label, seed)
     merged = train + test
@@ -334,7 +338,8 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
     summary = {
         "rows": len(merged), "train": len(train), "test": len(test),
         "answers_train": len(qa_train), "answers_test": len(qa_test),
-        "calibration": len(calibration), "corrections": corrected, "golden": len(golden_rows),
+        "calibration": len(calibration), "screen_extra": len(screen_extra),
+        "corrections": corrected, "golden": len(golden_rows),
         "golden_overlap_dropped": golden_dropped if golden else 0,
         "labels": dict(Counter(r["label"] for r in merged)),
         "sources": dict(Counter(r["source"] for r in merged)),
@@ -345,6 +350,7 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
     jsonl.write_atomic(out / CHAT_FILE, train)
     jsonl.write_atomic(out / TEST_FILE, test)
     jsonl.write_atomic(out / CALIBRATION_FILE, calibration)
+    jsonl.write_atomic(out / SCREEN_EXTRA_FILE, screen_extra)
     jsonl.write_atomic(out / ANSWERS_TRAIN, qa_train)
     jsonl.write_atomic(out / ANSWERS_TEST, qa_test)
     jsonl.write_atomic(out / GOLDEN_FILE, golden_rows)

@@ -1,13 +1,15 @@
 """The screen: a char n-gram classifier trained beside the LM and run in front of it.
 
-Char 1-4-gram TF-IDF + multinomial logistic regression, fitted on the LM's own training rows
-in seconds. `ChatModel.label_probs` uses it in two ways (params `model.screen`, recorded with
-the model at training):
+Char 1-4-gram TF-IDF + multinomial logistic regression, fitted in seconds on the LM's
+training rows plus up to `extra_per_source_label` of each (source, label) of the
+training-split rows the data caps left out (n-grams are cheap to learn; the LM's rows are
+capped for time). `ChatModel.label_probs` uses it in two ways (params `model.screen`,
+recorded with the model at training):
 - cascade: a message the screen gives at least `confidence` for one label is decided by the
   screen alone, and the LM never runs for it;
 - blend: for every other message, the probabilities are `(1 - weight) * LM + weight * screen`.
 On real held-out chat, a 0.9 cascade with a 0.2 blend spares the LM about half the messages
-and does not lower macro-F1 (docs/quality.md).
+and raises macro-F1 (docs/quality.md).
 
 Saved as plain arrays in `screen.npz` (n-grams, idf, coefficients), never as a pickle: a
 model version from the registry is data, not code.

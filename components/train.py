@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 from components import jsonl
-from components.ingest import ANSWERS_TRAIN, CALIBRATION_FILE, CHAT_FILE, VERSION_FILE
+from components.ingest import (ANSWERS_TRAIN, CALIBRATION_FILE, CHAT_FILE, SCREEN_EXTRA_FILE,
+                               VERSION_FILE, cap_groups)
 from components.labels import answer_messages, classify_messages, completion
 from components.model import (META_FILE, compute_dtype, label_token_ids, pick_device,
                               text_normalizer, torch_threads)
@@ -234,14 +235,21 @@ def _train_in_processes(data_dir, plans: list[tuple[Path, dict]]) -> list[dict]:
         return [json.loads(spec.with_suffix(".out.json").read_text()) for _, _, spec in jobs]
 
 
-def train_screen(params: dict, texts: list[str], labels: list[str], out: Path) -> dict | None:
-    """Fit and save the screen (params model.screen) on the LM's classification rows; its
-    entry for chatloop.json, or None when `enabled` is false."""
+def train_screen(params: dict, chat: list[dict], data: Path, prepare, out: Path) -> dict | None:
+    """Fit and save the screen (params model.screen) on the LM's classification rows `chat`
+    plus up to `extra_per_source_label` of each (source, label) of the rows the caps left out
+    (`data`/screen_extra.jsonl, written by ingest); its entry for chatloop.json, or None when
+    `enabled` is false."""
     from components.screen import Screen
     cfg = params["model"]["screen"]
     if not cfg["enabled"]:
         return None
     started = time.time()
+    extra = int(cfg["extra_per_source_label"])
+    if extra:
+        chat = chat + cap_groups(jsonl.load(data / SCREEN_EXTRA_FILE, missing_ok=True), extra,
+                                 int(params["train"]["seed"]))
+    texts, labels = [prepare(r["text"]) for r in chat], [r["label"] for r in chat]
     Screen.fit(texts, labels, int(cfg["max_features"]), float(cfg["c"]),
                int(params["train"]["seed"])).save(out)
     seconds = round(time.time() - started, 2)
@@ -315,7 +323,7 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
         "trainable_params": int(trainable), "total_params": int(total), "device": device,
         **pretrained,
     }
-    screen = train_screen(params, [prepare(r["text"]) for r in chat], [r["label"] for r in chat], out)
+    screen = train_screen(params, chat, data, prepare, out)
     if screen:
         summary["screen_seconds"] = screen.pop("seconds")
     meta = {"base": base_ref["name"], "base_ref": base_ref, "base_bundled": bundled,

@@ -94,6 +94,11 @@ def test_calibration_rows_are_normal_held_out_and_come_from_what_the_cap_left(tm
     assert sorted(r["source"] for r in calibration) == ["a"] * 30 + ["b"] * 30
     held = {r["text"] for r in calibration}
     assert not held & {r["text"] for r in train + test}
+    # the screen's extra rows: every other training-split row the cap left out
+    extra = load("screen_extra.jsonl")
+    assert capped["screen_extra"] == len(extra) == 320 - 80 - 60     # 80% of 400, 4 x 20, 60
+    assert not {r["text"] for r in extra} & (held | {r["text"] for r in train + test})
+    assert {r["label"] for r in extra} == {"normal", "toxic"}
     # enough left over by the cap: the training rows are the same as without calibration
     ingest([str(src)], tmp_path / "plain", seed=3, max_train_per_source_label=20)
     assert train == [json.loads(l) for l in (tmp_path / "plain/train.jsonl").read_text().splitlines()]

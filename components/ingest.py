@@ -243,12 +243,13 @@ def ingest(sources: list[str], out_dir: str | os.PathLike, *, feedback: str | No
     mapping source -> cap (cap_groups). `calibration_per_source` normal messages of each source
     are set aside from the training split for the operating point (set_aside_normal,
     components.calibrate); the other training-split rows the cap left out go to
-    screen_extra.jsonl (the screen may train on them: params model.screen.rows). Feedback
-    corrections are never dropped. `golden` (a file or folder, e.g. data/golden from
+    screen_extra.jsonl (the screen may train on them: model.screen.extra_per_source_label).
+    Feedback corrections are never dropped. `golden` (a file or folder, e.g. data/golden from
     `chatloop data import`) is the fixed real-chat set the gate scores every candidate on:
     copied to golden.jsonl, and any row with a golden text is dropped from training and
     testing. Returns a summary with counts and the data version; writes train/test chat
-    splits, calibration and screen rows, answer splits, golden.jsonl and data_version.json. Nothing is written when the input is bad.
+    splits, calibration and screen rows, answer splits, golden.jsonl and data_version.json.
+    Nothing is written when the input is bad.
     """
     if not sources:
         raise IngestError("no data sources given")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.append(str(ROOT / "bench"))   # after ROOT: bench/serving.py is not `serving`
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from components.config import load_params  # noqa: E402
@@ -65,6 +65,19 @@ def report(name: str, rows: list[dict], pred: list[str], base: list[str],
           f"{second} {fmt(spam_recall(rows, base))}")
 
 
+def tfidf_all(raw: str, held: list[dict], seed: int) -> list[str]:
+    """TF-IDF-all's labels for `held`: trained on every imported row in `raw` whose text is
+    not one of `held`'s."""
+    texts = {r["text"] for r in held}
+    everything = [row for _, _, row in read_rows(_Files(), [raw]) if "text" in row]
+    pool = [{"text": normalize_text(r["text"]), "label": r["label"]} for r in everything]
+    pool = [r for r in pool if r["text"] and r["text"] not in texts]
+    started = time.time()
+    base = baseline_predict(pool, [r["text"] for r in held], seed)
+    print(f"tfidf-all: trained on {len(pool)} rows in {time.time() - started:.0f} s")
+    return base
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", required=True)
@@ -75,13 +88,7 @@ def main() -> None:
     params = load_params(profile=args.profile)
     split = Path(args.split)
     test, golden = jsonl.load(split / TEST_FILE), jsonl.load(split / GOLDEN_FILE)
-    held = {r["text"] for r in test + golden}
-    everything = [row for _, _, row in read_rows(_Files(), [args.raw]) if "text" in row]
-    pool = [{"text": normalize_text(r["text"]), "label": r["label"]} for r in everything]
-    pool = [r for r in pool if r["text"] and r["text"] not in held]
-    started = time.time()
-    base = baseline_predict(pool, [r["text"] for r in test + golden], int(params["data"]["seed"]))
-    print(f"tfidf-all: trained on {len(pool)} rows in {time.time() - started:.0f} s")
+    base = tfidf_all(args.raw, test + golden, int(params["data"]["seed"]))
 
     from quality import with_rules
     from components.model_registry import load_model

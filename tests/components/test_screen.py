@@ -119,3 +119,37 @@ def test_the_screen_adds_capped_rows_the_caps_left_out(tmp_path, rows, extra):
     assert Screen.load(tmp_path).probs(["남은 toxic 3"]).shape == (1, len(LABELS))
     params = load_params(overrides=["model.screen.enabled=false"])
     assert train_screen(params, rows[:40], tmp_path, str.strip, tmp_path) is None
+
+
+def test_screen_bench_compares_settings_on_one_lm(tiny_model_dir, tmp_path, capsys):
+    """bench/screen.py: one block per setting, the extra rows added to the screen's, the floor
+    chosen on the calibration rows, TF-IDF-all's delta beside each source."""
+    import importlib.util
+    import re
+    from components.ingest import ingest
+    split = tmp_path / "split"
+    summary = ingest(["data/sample"], split, test_size=0.2, seed=13, max_train_per_source_label=20,
+                     calibration_per_source=10)
+    assert summary["screen_extra"] > 5
+    test = jsonl.load(split / "test.jsonl")     # a golden set: held out like the test split
+    jsonl.write_atomic(split / "golden.jsonl", test[: len(test) // 2])
+    spec = importlib.util.spec_from_file_location("screen_bench", ROOT / "bench" / "screen.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--model", str(tiny_model_dir), "--split", str(split), "--profile", "tiny",
+                       "--extra", "0", "5", "--confidence", "0.9", "1.01",
+                       "--raw", "data/sample"]) == 0
+    out = capsys.readouterr().out
+    blocks = re.findall(r"^extra (\d+) per \(source, label\): screen on (\d+) rows .*confidence "
+                        r"([\d.]+); toxic floor ([\d.]+) \(([\d.]+)% of (\d+) calibration rows\)$",
+                        out, re.M)
+    assert [(b[0], b[2]) for b in blocks] == [("0", "0.9"), ("0", "1.01"), ("5", "0.9"), ("5", "1.01")]
+    assert int(blocks[0][1]) < int(blocks[2][1]) and blocks[0][1] == blocks[1][1]
+    assert all(b[5] == blocks[0][5] and int(b[5]) > 0 for b in blocks)
+    for name in ("test split", "golden set"):
+        assert len(re.findall(rf"^  {name}: .*\([+-]\d\.\d{{3}}\)", out, re.M)) == 4, out
+    assert len(re.findall(r"spam recall [\d.]+ / [\d.]+;", out)) == 4     # the bot's on golden
+    # a confidence above 1 sends every message to the LM
+    shares = re.findall(r"LM share ([\d.]+)%", out)
+    assert len(shares) == 8 and {float(shares[i]) for i in (2, 3, 6, 7)} == {100.0}
+    assert float(shares[0]) < 100.0

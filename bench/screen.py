@@ -1,17 +1,18 @@
 """The screen's settings compared on one trained LM (docs/quality.md, "The screen's settings").
 
     python bench/screen.py --model PATH_OR_URI --split DIR [--profile P] \
-        [--extra 0 3000] [--confidence 0.9 0.95] [--raw data/raw]
+        [--extra 0 3000] [--confidence 0.9 0.95] [--weight 0.2 0.4] [--raw data/raw]
 
 The LM scores the test split, the golden set and the calibration rows once. Then, for every
-`model.screen.extra_per_source_label` in `--extra` and every confidence in `--confidence`,
-the screen is fitted as the train step fits it (the LM's rows after `train.balance`, plus up
-to that many of each (source, label) of DIR/screen_extra.jsonl), the toxic floor is chosen on
-the calibration rows as the train step chooses it (`model.calibrate`), and the model as served
-is scored: macro-F1 per source (with the delta to TF-IDF-all trained on every imported row
-but the held-out texts, unless `--raw ''`), normal messages flagged, spam recall of the model
-and of the bot (model + serving rules), and the share of messages the LM scores. The LM is
-the same in every row, so the rows differ by the screen and its floor alone. Asserts nothing.
+`model.screen.extra_per_source_label` in `--extra`, the screen is fitted as the train step
+fits it (the LM's rows after `train.balance`, plus up to that many of each (source, label) of
+DIR/screen_extra.jsonl), and for every confidence in `--confidence` and blend weight in
+`--weight` the toxic floor is chosen on the calibration rows as the train step chooses it
+(`model.calibrate`) and the model as served is scored: macro-F1 per source (with the delta
+to TF-IDF-all trained on every imported row but the held-out texts, unless `--raw ''`),
+normal messages flagged, spam recall of the model and of the bot (model + serving rules),
+and the share of messages the LM scores. The LM is the same in every row, so the rows differ
+by the screen, its use and its floor alone. Asserts nothing.
 """
 from __future__ import annotations
 
@@ -48,13 +49,16 @@ def main(argv: list[str] | None = None) -> int:
                     "default: 0 and the profile's setting")
     ap.add_argument("--confidence", type=float, nargs="+",
                     help="cascade confidences; default: the profile's")
+    ap.add_argument("--weight", type=float, nargs="+",
+                    help="the screen's share of the blend; default: the profile's")
     ap.add_argument("--raw", default=str(ROOT / "data" / "raw"),
                     help="imported data for TF-IDF-all ('' to skip it)")
     args = ap.parse_args(argv)
     params = load_params(profile=args.profile)
     cfg, seed = params["model"]["screen"], int(params["train"]["seed"])
     extras = args.extra or sorted({0, int(cfg["extra_per_source_label"])})
-    confidences = args.confidence or [float(cfg["confidence"])]
+    settings = [(c, w) for c in (args.confidence or [float(cfg["confidence"])])
+                for w in (args.weight or [float(cfg["weight"])])]
 
     from quality import with_rules
     from real_chat import flagged, fmt, spam_recall, tfidf_all
@@ -88,15 +92,16 @@ def main(argv: list[str] | None = None) -> int:
                             int(cfg["max_features"]), float(cfg["c"]), seed)
         fitted = time.time() - started
         screened = screen.probs(prepared)
-        for confidence in confidences:
-            probs, used = combine(screened, lambda idx: lm[idx], confidence, float(cfg["weight"]))
+        for confidence, weight in settings:
+            probs, used = combine(screened, lambda idx: lm[idx], confidence, weight)
             chosen = choose_toxic_floor(probs[m:], dict(params["model"]["min_flag"]), target,
                                         float(params["model"]["calibrate"]["max_toxic"]))
             floor = chosen["min_flag"]
             pred = [decide(row, floor) for row in probs[:m]]
             print(f"\nextra {extra} per (source, label): screen on {len(rows)} rows "
-                  f"({fitted:.0f} s); confidence {confidence}; toxic floor {floor['toxic']} "
-                  f"({chosen['normal_flagged']:.1%} of {len(calibration)} calibration rows)")
+                  f"({fitted:.0f} s); confidence {confidence}, weight {weight}; toxic floor "
+                  f"{floor['toxic']} ({chosen['normal_flagged']:.1%} of {len(calibration)} "
+                  f"calibration rows)")
             for name, part, lo, hi in (("test split", test, 0, n), ("golden set", golden, n, m)):
                 if not part:
                     continue

@@ -4,9 +4,9 @@
         [--extra 0 3000] [--confidence 0.9 0.95] [--weight 0.2 0.4] [--raw data/raw]
 
 The LM scores the test split, the golden set and the calibration rows once. Then, for every
-`model.screen.extra_per_source_label` in `--extra`, the screen is fitted as the train step
-fits it (the LM's rows after `train.balance`, plus up to that many of each (source, label) of
-DIR/screen_extra.jsonl), and for every confidence in `--confidence` and blend weight in
+`model.screen.extra_per_source_label` in `--extra`, the screen is fitted by the train step's
+own `fit_screen` (the LM's rows after `train.balance`, plus up to that many of each (source,
+label) of DIR/screen_extra.jsonl), and for every confidence in `--confidence` and blend weight in
 `--weight` the toxic floor is chosen on the calibration rows as the train step chooses it
 (`model.calibrate`) and the model as served is scored: macro-F1 per source (with the delta
 to TF-IDF-all trained on every imported row but the held-out texts, unless `--raw ''`),
@@ -33,11 +33,10 @@ from components import jsonl  # noqa: E402
 from components.calibrate import choose_toxic_floor  # noqa: E402
 from components.config import load_params  # noqa: E402
 from components.evaluate import classification_metrics  # noqa: E402
-from components.ingest import (CALIBRATION_FILE, CHAT_FILE, GOLDEN_FILE,  # noqa: E402
-                               SCREEN_EXTRA_FILE, TEST_FILE, cap_groups)
+from components.ingest import CALIBRATION_FILE, CHAT_FILE, GOLDEN_FILE, TEST_FILE  # noqa: E402
 from components.labels import decide  # noqa: E402
-from components.screen import Screen, combine  # noqa: E402
-from components.train import balance_rows  # noqa: E402
+from components.screen import combine  # noqa: E402
+from components.train import balance_rows, fit_screen  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +68,6 @@ def main(argv: list[str] | None = None) -> int:
     calibration = [r for r in jsonl.load(split / CALIBRATION_FILE, missing_ok=True)
                    if r["label"] == "normal"]
     chat = balance_rows(jsonl.load(split / CHAT_FILE), float(params["train"]["balance"]), seed)
-    extra_pool = jsonl.load(split / SCREEN_EXTRA_FILE, missing_ok=True)
     held = test + golden
     base = tfidf_all(args.raw, held, int(params["data"]["seed"])) if args.raw else None
 
@@ -78,18 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     lm = model.lm_probs(texts, batch_size=int(params["evaluate"]["batch_size"]))
     print(f"model {args.model} (version {version}): the LM scored {len(texts)} messages in "
-          f"{time.time() - started:.0f} s; {len(calibration)} calibration rows, "
-          f"{len(extra_pool)} extra rows in the split")
+          f"{time.time() - started:.0f} s; {len(calibration)} calibration rows")
     prepared = [model.prepare(t) for t in texts]
     n, m = len(test), len(held)
     target = float(params["model"]["calibrate"]["max_normal_flagged"])
     print(f"\nserved macro-F1 per source (delta to TF-IDF-all); normal flagged; spam recall "
           f"model / bot; LM share. Floor chosen for at most {target:.1%} of the calibration rows.")
     for extra in extras:
-        rows = chat + (cap_groups(extra_pool, extra, seed) if extra else [])
         started = time.time()
-        screen = Screen.fit([model.prepare(r["text"]) for r in rows], [r["label"] for r in rows],
-                            int(cfg["max_features"]), float(cfg["c"]), seed)
+        screen, rows = fit_screen(params, chat, split, model.prepare, extra)
         fitted = time.time() - started
         screened = screen.probs(prepared)
         for confidence, weight in settings:
@@ -98,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                                         float(params["model"]["calibrate"]["max_toxic"]))
             floor = chosen["min_flag"]
             pred = [decide(row, floor) for row in probs[:m]]
-            print(f"\nextra {extra} per (source, label): screen on {len(rows)} rows "
+            print(f"\nextra {extra} per (source, label): screen on {rows} rows "
                   f"({fitted:.0f} s); confidence {confidence}, weight {weight}; toxic floor "
                   f"{floor['toxic']} ({chosen['normal_flagged']:.1%} of {len(calibration)} "
                   f"calibration rows)")

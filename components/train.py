@@ -235,27 +235,33 @@ def _train_in_processes(data_dir, plans: list[tuple[Path, dict]]) -> list[dict]:
         return [json.loads(spec.with_suffix(".out.json").read_text()) for _, _, spec in jobs]
 
 
-def train_screen(params: dict, chat: list[dict], data: Path, prepare, out: Path) -> dict | None:
-    """Fit and save the screen (params model.screen) on the LM's classification rows `chat`
-    plus up to `extra_per_source_label` of each (source, label) of the rows the caps left out
-    (`data`/screen_extra.jsonl, written by ingest); its entry for chatloop.json, or None when
-    `enabled` is false."""
+def fit_screen(params: dict, chat: list[dict], data: Path, prepare, extra: int | None = None):
+    """(the screen, its row count): fitted (params model.screen) on the LM's classification
+    rows `chat` plus up to `extra` (default `extra_per_source_label`) of each (source, label)
+    of the rows the caps left out (`data`/screen_extra.jsonl, written by ingest)."""
     from components.screen import Screen
+    cfg, seed = params["model"]["screen"], int(params["train"]["seed"])
+    extra = int(cfg["extra_per_source_label"]) if extra is None else extra
+    if extra:
+        extra_rows = jsonl.load(data / SCREEN_EXTRA_FILE, missing_ok=True)
+        chat = chat + cap_groups(extra_rows, extra, seed)
+    texts, labels = [prepare(r["text"]) for r in chat], [r["label"] for r in chat]
+    return Screen.fit(texts, labels, int(cfg["max_features"]), float(cfg["c"]), seed), len(texts)
+
+
+def train_screen(params: dict, chat: list[dict], data: Path, prepare, out: Path) -> dict | None:
+    """Fit (fit_screen) and save the screen; its entry for chatloop.json, or None when
+    `enabled` is false."""
     cfg = params["model"]["screen"]
     if not cfg["enabled"]:
         return None
     started = time.time()
-    extra = int(cfg["extra_per_source_label"])
-    if extra:
-        chat = chat + cap_groups(jsonl.load(data / SCREEN_EXTRA_FILE, missing_ok=True), extra,
-                                 int(params["train"]["seed"]))
-    texts, labels = [prepare(r["text"]) for r in chat], [r["label"] for r in chat]
-    Screen.fit(texts, labels, int(cfg["max_features"]), float(cfg["c"]),
-               int(params["train"]["seed"])).save(out)
+    screen, rows = fit_screen(params, chat, data, prepare)
+    screen.save(out)
     seconds = round(time.time() - started, 2)
-    print(f"chatloop: screen fitted on {len(texts)} rows in {seconds:.0f} s", flush=True)
+    print(f"chatloop: screen fitted on {rows} rows in {seconds:.0f} s", flush=True)
     return {"confidence": float(cfg["confidence"]), "weight": float(cfg["weight"]),
-            "rows": len(texts), "seconds": seconds}
+            "rows": rows, "seconds": seconds}
 
 
 def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params: dict) -> dict:

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                 for w in (args.weight or [float(cfg["weight"])])]
 
     from quality import with_rules
-    from real_chat import flagged, fmt, spam_recall, tfidf_all
+    from real_chat import flagged, fmt, spam_recall, tfidf_all, top
     from components.model_registry import load_model
 
     split = Path(args.split)
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                    if r["label"] == "normal"]
     chat = balance_rows(jsonl.load(split / CHAT_FILE), float(params["train"]["balance"]), seed)
     held = test + golden
-    base = tfidf_all(args.raw, held, int(params["data"]["seed"])) if args.raw else None
+    base = top(tfidf_all(args.raw, held, int(params["data"]["seed"]))) if args.raw else None
 
     model, version = load_model(args.model)
     texts = [r["text"] for r in held + calibration]

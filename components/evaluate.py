@@ -98,13 +98,18 @@ def versus_baseline(model: dict, baseline: dict) -> dict:
     return {k: {"model": m, "baseline": b, "delta": m - b} for k, (m, b) in rows.items()}
 
 
-def baseline_predict(train: list[dict], test_texts: list[str], seed: int = 13) -> list[str]:
-    """The floor: the screen's classifier alone (char 1-4-gram TF-IDF + logistic regression,
-    components.screen) trained on `train`, its most likely label per text."""
+def baseline_probs(train: list[dict], test_texts: list[str], seed: int = 13) -> np.ndarray:
+    """The floor's label probabilities (LABELS order): the screen's classifier alone (char
+    1-4-gram TF-IDF + logistic regression, components.screen) trained on `train`."""
     from components.screen import Screen
     screen = Screen.fit([r["text"] for r in train], [r["label"] for r in train],
                         max_features=200_000, c=10.0, seed=seed)
-    return [LABELS[i] for i in screen.probs(test_texts).argmax(1)] if test_texts else []
+    return screen.probs(test_texts) if test_texts else np.zeros((0, len(LABELS)))
+
+
+def baseline_predict(train: list[dict], test_texts: list[str], seed: int = 13) -> list[str]:
+    """The floor's most likely label per text (baseline_probs)."""
+    return [LABELS[i] for i in baseline_probs(train, test_texts, seed).argmax(1)]
 
 
 def score_model(model, test: list[dict], answers: list[dict], cfg: dict,

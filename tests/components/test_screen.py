@@ -121,24 +121,35 @@ def test_the_screen_adds_capped_rows_the_caps_left_out(tmp_path, rows, extra):
     assert train_screen(params, rows[:40], tmp_path, str.strip, tmp_path) is None
 
 
-def test_screen_bench_compares_settings_on_one_lm(tiny_model_dir, tmp_path, capsys):
-    """bench/screen.py: one block per setting, the extra rows added to the screen's, the floor
-    chosen on the calibration rows, TF-IDF-all's delta beside each source."""
-    import importlib.util
-    import re
+@pytest.fixture(scope="module")
+def bench_split(tmp_path_factory):
+    """A capped ingest of the sample with calibration rows and a golden set (half the test
+    split: held out like it), as the benches read a pipeline's ingest output."""
     from components.ingest import ingest
-    split = tmp_path / "split"
+    split = tmp_path_factory.mktemp("bench") / "split"
     summary = ingest(["data/sample"], split, test_size=0.2, seed=13, max_train_per_source_label=20,
                      calibration_per_source=10)
     assert summary["screen_extra"] > 5
-    test = jsonl.load(split / "test.jsonl")     # a golden set: held out like the test split
+    test = jsonl.load(split / "test.jsonl")
     jsonl.write_atomic(split / "golden.jsonl", test[: len(test) // 2])
-    spec = importlib.util.spec_from_file_location("screen_bench", ROOT / "bench" / "screen.py")
+    return split
+
+
+def load_bench(name: str):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f"{name}_bench", ROOT / "bench" / f"{name}.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    assert bench.main(["--model", str(tiny_model_dir), "--split", str(split), "--profile", "tiny",
-                       "--extra", "0", "5", "--confidence", "0.9", "1.01",
-                       "--raw", "data/sample"]) == 0
+    return bench
+
+
+def test_screen_bench_compares_settings_on_one_lm(tiny_model_dir, bench_split, capsys):
+    """bench/screen.py: one block per setting, the extra rows added to the screen's, the floor
+    chosen on the calibration rows, TF-IDF-all's delta beside each source."""
+    import re
+    assert load_bench("screen").main([
+        "--model", str(tiny_model_dir), "--split", str(bench_split), "--profile", "tiny",
+        "--extra", "0", "5", "--confidence", "0.9", "1.01", "--raw", "data/sample"]) == 0
     out = capsys.readouterr().out
     blocks = re.findall(r"^extra (\d+) per \(source, label\): screen on (\d+) rows .*confidence "
                         r"([\d.]+), weight 0.2; toxic floor ([\d.]+) \(([\d.]+)% of (\d+) calibration rows\)$",
@@ -153,3 +164,37 @@ def test_screen_bench_compares_settings_on_one_lm(tiny_model_dir, tmp_path, caps
     shares = re.findall(r"LM share ([\d.]+)%", out)
     assert len(shares) == 8 and {float(shares[i]) for i in (2, 3, 6, 7)} == {100.0}
     assert float(shares[0]) < 100.0
+
+
+def test_tfidf_all_at_the_models_flag_rate_raises_only_its_toxic_floor():
+    """bench/real_chat.py's matched comparison: the lowest toxic floor at which TF-IDF-all
+    flags no more of the normal rows than the target; spam keeps its floor."""
+    at_flag_rate = load_bench("real_chat").at_flag_rate
+    row = lambda toxic, spam=0.0: [1 - toxic - spam, 0.0, toxic, spam]  # noqa: E731  LABELS order
+    assert LABELS == ("normal", "question", "toxic", "spam")
+    rows = [{"label": "normal"}] * 4 + [{"label": "toxic"}, {"label": "normal"}]
+    probs = np.array([row(0.9), row(0.8), row(0.6), row(0.4), row(0.95), row(0.0, 0.55)])
+    labels, chosen = at_flag_rate(rows, probs, 0.4, spam_floor=0.5)
+    # 5 normal rows: 0.9, 0.8 and 0.6 flagged toxic at any floor up to 0.6, the 0.55 spam at
+    # floor 0.5 always: 2 of 5 (0.4) needs toxic >= 0.81
+    assert chosen["min_flag"] == {"toxic": 0.81, "spam": 0.5} and chosen["reached"]
+    assert labels == ["toxic", "normal", "normal", "normal", "toxic", "spam"]
+    labels, chosen = at_flag_rate(rows, probs, 0.1, spam_floor=0.5)   # the spam row alone is 0.2
+    assert not chosen["reached"] and labels[-1] == "spam"
+
+
+def test_real_chat_bench_compares_at_both_operating_points(tiny_model_dir, bench_split, capsys):
+    """bench/real_chat.py: per-source macro-F1 against TF-IDF-all as it decides, then with
+    TF-IDF-all flagging no more normal messages than the model, on both held-out sets."""
+    import re
+    assert load_bench("real_chat").main(["--model", str(tiny_model_dir), "--split", str(bench_split),
+                                         "--profile", "tiny", "--raw", "data/sample"]) == 0
+    out = capsys.readouterr().out
+    test, golden = (len(jsonl.load(bench_split / f)) for f in ("test.jsonl", "golden.jsonl"))
+    assert f"\nheld-out test split ({test} rows)" in out and f"\ngolden set ({golden} rows)" in out
+    matched = re.findall(r"^(held-out test split|golden set), TF-IDF-all at toxic floor ([\d.]+)"
+                         r"( \(the model's rate not reached\))? \((\d+) rows\) ", out, re.M)
+    assert [(m[0], int(m[3])) for m in matched] == [("held-out test split", test), ("golden set", golden)]
+    shares = re.findall(r"normal flagged toxic/spam: model +([\d.]+) +tfidf-all +([\d.]+)", out)
+    for (model, base), (_, _, missed, _) in zip(shares[-2:], matched):   # the matched blocks
+        assert missed or float(base) <= float(model)

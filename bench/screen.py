@@ -7,12 +7,12 @@ The LM scores the test split, the golden set and the calibration rows once. Then
 `model.screen.extra_per_source_label` in `--extra`, the screen is fitted by the train step's
 own `fit_screen` (the LM's rows after `train.balance`, plus up to that many of each (source,
 label) of DIR/screen_extra.jsonl), and for every confidence in `--confidence` and blend weight in
-`--weight` the toxic floor is chosen on the calibration rows as the train step chooses it
-(`model.calibrate`) and the model as served is scored: macro-F1 per source (with the delta
+`--weight` the spam and toxic floors are chosen on the calibration rows as the train step
+chooses them (`model.calibrate`) and the model as served is scored: macro-F1 per source (with the delta
 to TF-IDF-all trained on every imported row but the held-out texts, unless `--raw ''`),
 normal messages flagged, spam recall of the model and of the bot (model + serving rules),
 and the share of messages the LM scores. The LM is the same in every row, so the rows differ
-by the screen, its use and its floor alone. Asserts nothing.
+by the screen, its use and its floors alone. Asserts nothing.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import numpy as np  # noqa: E402
 
 from components import jsonl  # noqa: E402
-from components.calibrate import choose_toxic_floor  # noqa: E402
+from components.calibrate import choose_floors  # noqa: E402
 from components.config import load_params  # noqa: E402
 from components.evaluate import classification_metrics  # noqa: E402
 from components.ingest import CALIBRATION_FILE, CHAT_FILE, GOLDEN_FILE, TEST_FILE  # noqa: E402
@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     n, m = len(test), len(held)
     target = float(params["model"]["calibrate"]["max_normal_flagged"])
     print(f"\nserved macro-F1 per source (delta to TF-IDF-all); normal flagged; spam recall "
-          f"model / bot; LM share. Floor chosen for at most {target:.1%} of the calibration rows.")
+          f"model / bot; LM share. Floors chosen as the train step does (at most {target:.1%} "
+          f"of the calibration rows flagged).")
     for extra in extras:
         started = time.time()
         screen, rows = fit_screen(params, chat, split, model.prepare, extra)
@@ -89,12 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         screened = screen.probs(prepared)
         for confidence, weight in settings:
             probs, used = combine(screened, lambda idx: lm[idx], confidence, weight)
-            chosen = choose_toxic_floor(probs[m:], dict(params["model"]["min_flag"]), target,
-                                        float(params["model"]["calibrate"]["max_toxic"]))
+            chosen = choose_floors(probs[m:], dict(params["model"]["min_flag"]),
+                                   params["model"]["calibrate"])
             floor = chosen["min_flag"]
             pred = [decide(row, floor) for row in probs[:m]]
             print(f"\nextra {extra} per (source, label): screen on {rows} rows "
-                  f"({fitted:.0f} s); confidence {confidence}, weight {weight}; toxic floor "
+                  f"({fitted:.0f} s); confidence {confidence}, weight {weight}; spam floor "
+                  f"{floor['spam']}, toxic floor "
                   f"{floor['toxic']} ({chosen['normal_flagged']:.1%} of {len(calibration)} "
                   f"calibration rows)")
             for name, part, lo, hi in (("test split", test, 0, n), ("golden set", golden, n, m)):

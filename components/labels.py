@@ -15,19 +15,24 @@ from chatloop.errors import ChatloopError
 LABELS: tuple[str, ...] = ("normal", "question", "toxic", "spam")
 PRIORITY: tuple[str, ...] = ("spam", "toxic", "question", "normal")
 LABEL_TO_ID = {label: i for i, label in enumerate(LABELS)}
+FLAGGED: tuple[str, ...] = ("toxic", "spam")   # the labels that act on a viewer (min_flag)
 
 
 def decide(probs, min_flag=None) -> str:
-    """The label for label probabilities (a mapping, or a sequence in LABELS order): the most
-    likely (ties by PRIORITY), except that toxic and spam need at least `min_flag[label]`
-    (params model.min_flag, recorded with the model); below it, the next most likely."""
+    """The label for label probabilities (a mapping, or a sequence in LABELS order). A label
+    with a floor in `min_flag` (params model.min_flag: toxic and spam, recorded with the model
+    and calibrated at training) is chosen when its probability reaches that floor, the
+    likelier of two that do; otherwise the most likely label without a floor. No floors: the
+    most likely. Ties by PRIORITY. With floors of 0.5 or more this is the most likely label,
+    or the next most likely when a floored one falls short; a floor below 0.5 flags a message
+    even when another label is likelier (the calibrated spam floor: docs/training.md)."""
     values = probs if isinstance(probs, dict) else dict(zip(LABELS, map(float, probs)))
     floors = min_flag or {}
-    ranked = sorted(LABELS, key=lambda lb: (-values.get(lb, 0.0), PRIORITY.index(lb)))
-    for label in ranked:
-        if values.get(label, 0.0) >= floors.get(label, 0.0):
-            return label
-    return ranked[0]
+    order = lambda label: (-values.get(label, 0.0), PRIORITY.index(label))  # noqa: E731
+    reached = [lb for lb in LABELS if lb in floors and values.get(lb, 0.0) >= floors[lb]]
+    if reached:
+        return min(reached, key=order)
+    return min([lb for lb in LABELS if lb not in floors] or LABELS, key=order)
 
 # Mappings from the datasets in ../shared/data (see docs/data.md for the reasoning).
 # curse-detection: 1 = curse/insult, 0 = clean.

@@ -165,6 +165,8 @@ def register(data_dir: str | os.PathLike, model_dir: str | os.PathLike, eval_dir
         calibration = meta.get("calibration") or {}
         mlflow.log_metrics({f"calibration_{k}": float(v) for k, v in (
             ("toxic_floor", (meta.get("min_flag") or {}).get("toxic")),
+            ("spam_floor", (meta.get("min_flag") or {}).get("spam")),
+            ("normal_spam", calibration.get("normal_spam")),
             ("normal_flagged", calibration.get("normal_flagged")),
             ("normal_flagged_given", calibration.get("normal_flagged_given")),
             ("rows", calibration.get("rows"))) if v is not None})

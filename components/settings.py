@@ -213,6 +213,10 @@ class Model(Section):
             raise PydanticCustomError("cross", "calibrate.max_toxic {hi} is below min_flag.toxic "
                                       "{lo}", {"hi": self.calibrate.max_toxic,
                                                "lo": self.min_flag.toxic})
+        if self.calibrate.min_spam > self.min_flag.spam:
+            raise PydanticCustomError("cross", "calibrate.min_spam {lo} is above min_flag.spam "
+                                      "{hi}", {"lo": self.calibrate.min_spam,
+                                               "hi": self.min_flag.spam})
         return self
 
 
@@ -236,10 +240,15 @@ class MinFlag(Section):
 
 
 class Calibrate(Section):
-    """`model.calibrate:` raise min_flag.toxic until few held-out normal messages are flagged."""
+    """`model.calibrate:` lower min_flag.spam within a budget, then raise min_flag.toxic until
+    few held-out normal messages are flagged (components/calibrate.py)."""
     max_normal_flagged: Share = Field(description="the share of the calibration rows (normal "
                                       "messages) that may be flagged toxic or spam; 1 = off")
     max_toxic: Share = Field(description="the highest toxic floor calibration may choose")
+    max_normal_spam: Share = Field(description="the share of the calibration rows that may be "
+                                   "labelled spam when the spam floor is lowered")
+    min_spam: Share = Field(description="the lowest spam floor calibration may choose "
+                            "(min_flag.spam: the spam floor stays)")
 
 
 # ---------------------------------------------------------------------------- train

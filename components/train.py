@@ -173,13 +173,15 @@ def train(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params: dic
 
 
 def calibrate(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params: dict) -> dict | None:
-    """The toxic floor chosen on the split's calibration rows (components.calibrate), logged."""
+    """The floors chosen on the split's calibration rows (components.calibrate), logged."""
     from components.calibrate import calibrate as choose
     rows = jsonl.load(Path(data_dir) / CALIBRATION_FILE, missing_ok=True)
     started = time.time()
     result = choose(model_dir, rows, params)
     if result:
-        print(f"chatloop: operating point: toxic floor {result['given']['toxic']} -> "
+        print(f"chatloop: operating point: spam floor {result['given']['spam']} -> "
+              f"{result['min_flag']['spam']} ({result['normal_spam']:.1%} labelled spam, budget "
+              f"{result['spam_target']:.1%}); toxic floor {result['given']['toxic']} -> "
               f"{result['min_flag']['toxic']}: {result['normal_flagged']:.1%} of {result['rows']} "
               f"held-out normal messages flagged (target {result['target']:.1%}"
               f"{'' if result['reached'] else ', NOT reached at calibrate.max_toxic'}; "

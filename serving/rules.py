@@ -10,8 +10,10 @@ merged with the model's probability by noisy-OR:
     p'(toxic) = 1 - (1 - p(toxic)) * prod(1 - w_e for toxic evidence)
 
 the other labels share what is left in their original proportions, and the label is
-components.labels.decide of the result: the most likely, but toxic and spam only at or above
-the model's `min_flag`. No evidence = the model's answer.
+components.labels.decide of the result with the model's `min_flag`, each floor taken as at
+least 0.5: the weights mean what they say whatever floor calibration chose (a spam word
+alone, 0.3, flags nothing). A message the model flags by itself at its own floors (a
+calibrated spam floor can be below 0.5) stays flagged. No evidence = the model's answer.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from components.labels import LABELS, decide
+from components.labels import FLAGGED, LABELS, decide
 from components.lexicon import MESSENGERS, SHORTENERS, SPAM_TERMS, SPAM_WORDS, TOXIC_WORDS
 from components.normalize import SPELLED_LINK, deobfuscate
 from serving.message import ChatMessage
@@ -88,7 +90,8 @@ def noisy_or(p: float, weights) -> float:
 def combine(probs: dict[str, float], evidence: Evidence, min_flag: dict | None = None
             ) -> tuple[str, dict[str, float]]:
     """(label, adjusted probabilities): the documented rule in this module's docstring; the
-    label by components.labels.decide with the model's `min_flag`."""
+    label by components.labels.decide with the model's `min_flag`, floors taken as >= 0.5,
+    unless the model flags the message by itself at its own floors."""
     boosted = {"spam": noisy_or(probs.get("spam", 0.0), evidence.spam.values()),
                "toxic": noisy_or(probs.get("toxic", 0.0), evidence.toxic.values())}
     rest = [label for label in LABELS if label not in boosted]
@@ -101,7 +104,9 @@ def combine(probs: dict[str, float], evidence: Evidence, min_flag: dict | None =
         out = {label: boosted[label] if label in boosted else
                (left * probs.get(label, 0.0) / mass if mass > 0 else left / len(rest))
                for label in LABELS}
-    return decide(out, min_flag), out
+    label = decide(out, min_flag and {k: max(v, 0.5) for k, v in min_flag.items()})
+    own = decide(probs, min_flag)
+    return (own if own in FLAGGED and label not in FLAGGED else label), out
 
 
 class ChannelWindow:

@@ -59,6 +59,18 @@ def test_decide_needs_min_flag_for_toxic_and_spam():
     assert decide({"normal": 0.0, "question": 0.0, "toxic": 0.5, "spam": 0.5}) == "spam"
 
 
+def test_a_floor_below_one_half_flags_a_label_that_is_not_the_most_likely():
+    from components.labels import decide
+    lure = {"normal": 0.7, "question": 0.0, "toxic": 0.05, "spam": 0.25}
+    assert decide(lure, {"toxic": 0.6, "spam": 0.5}) == "normal"
+    assert decide(lure, {"toxic": 0.6, "spam": 0.2}) == "spam"
+    assert decide(lure, {"toxic": 0.6, "spam": 0.3}) == "normal"
+    both = {"normal": 0.45, "question": 0.0, "toxic": 0.3, "spam": 0.25}
+    assert decide(both, {"toxic": 0.2, "spam": 0.2}) == "toxic"       # the likelier of the two
+    assert decide(both, {"toxic": 0.5, "spam": 0.2}) == "spam"
+    assert decide([0.1, 0.5, 0.0, 0.4], {"toxic": 0.6, "spam": 0.5}) == "question"
+
+
 def test_rules_combine_applies_the_models_min_flag():
     from serving.rules import Evidence, combine
     probs = {"normal": 0.4, "question": 0.0, "toxic": 0.58, "spam": 0.02}
@@ -66,3 +78,17 @@ def test_rules_combine_applies_the_models_min_flag():
     assert combine(probs, Evidence("x"), {"toxic": 0.6})[0] == "normal"
     ev = Evidence("x", toxic={"evasion": 0.6})          # evidence lifts it over the floor
     assert combine(probs, ev, {"toxic": 0.6})[0] == "toxic"
+
+
+def test_rules_weights_keep_their_meaning_under_a_calibrated_low_spam_floor():
+    from serving.rules import Evidence, combine
+    chat = {"normal": 0.9, "question": 0.05, "toxic": 0.0, "spam": 0.05}   # `슬롯 하나 남았다`
+    word = Evidence("x", spam={"spam_word": 0.3})
+    floors = {"toxic": 0.7, "spam": 0.15}
+    label, out = combine(chat, word, floors)
+    assert out["spam"] > 0.15 and label == "normal"     # a spam word alone flags nothing
+    assert combine(chat, Evidence("x", spam={"link": 0.6}), floors)[0] == "spam"
+    lure = {"normal": 0.75, "question": 0.0, "toxic": 0.0, "spam": 0.25}   # the model's own call
+    assert combine(lure, Evidence("x"), floors)[0] == "spam"
+    assert combine(lure, word, floors)[0] == "spam"
+    assert combine(lure, Evidence("x"), {"toxic": 0.7, "spam": 0.5})[0] == "normal"

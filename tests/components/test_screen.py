@@ -152,7 +152,7 @@ def test_screen_bench_compares_settings_on_one_lm(tiny_model_dir, bench_split, c
         "--extra", "0", "5", "--confidence", "0.9", "1.01", "--raw", "data/sample"]) == 0
     out = capsys.readouterr().out
     blocks = re.findall(r"^extra (\d+) per \(source, label\): screen on (\d+) rows .*confidence "
-                        r"([\d.]+), weight 0.2; toxic floor ([\d.]+) \(([\d.]+)% of (\d+) calibration rows\)$",
+                        r"([\d.]+), weight 0.2; spam floor [\d.]+, toxic floor ([\d.]+) \(([\d.]+)% of (\d+) calibration rows\)$",
                         out, re.M)
     assert [(b[0], b[2]) for b in blocks] == [("0", "0.9"), ("0", "1.01"), ("5", "0.9"), ("5", "1.01")]
     assert int(blocks[0][1]) < int(blocks[2][1]) and blocks[0][1] == blocks[1][1]

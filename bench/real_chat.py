@@ -1,7 +1,7 @@
 """The goals of real chat: a model beside TF-IDF trained on ALL the shared data.
 
     python bench/real_chat.py --model PATH_OR_URI --split DIR [--raw data/raw] [--profile P] \
-        [--toxic-floor F]
+        [--toxic-floor F] [--spam-floor F]
 
 DIR is an ingested split with its golden set (the `data` output of a pipeline run:
 .chatloop/kfp/chatloop-train-*/ingest/data, or `chatloop`'s ingest with data.golden). The
@@ -107,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", required=True)
     ap.add_argument("--raw", default=str(ROOT / "data" / "raw"))
     ap.add_argument("--profile")
-    ap.add_argument("--toxic-floor", type=float,
-                    help="decide at this toxic floor instead of the model's calibrated one")
+    for label in ("toxic", "spam"):
+        ap.add_argument(f"--{label}-floor", type=float,
+                        help=f"decide at this {label} floor instead of the model's calibrated one")
     args = ap.parse_args(argv)
     params = load_params(profile=args.profile)
     split = Path(args.split)
@@ -119,9 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     from quality import with_rules
     from components.model_registry import load_model
     model, version = load_model(args.model)
-    if args.toxic_floor is not None:
-        print(f"toxic floor {args.toxic_floor} instead of the model's {model.min_flag.get('toxic')}")
-        model.min_flag["toxic"] = args.toxic_floor
+    for label, floor in (("toxic", args.toxic_floor), ("spam", args.spam_floor)):
+        if floor is not None:
+            print(f"{label} floor {floor} instead of the model's {model.min_flag.get(label)}")
+            model.min_flag[label] = floor
     texts = [r["text"] for r in test + golden]
     started = time.time()
     lm = model.lm_probs(texts, batch_size=int(params["evaluate"]["batch_size"]))

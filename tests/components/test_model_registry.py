@@ -52,7 +52,8 @@ def test_registered_version_has_tags_alias_and_loads(registry):
     assert [r["label"] for r in out] == ["question", "spam"]
     run = c.get_run(mv.run_id)
     assert run.data.metrics["macro_f1"] > 0.8 and "baseline_macro_f1" in run.data.metrics
-    assert run.data.metrics["calibration_toxic_floor"] == chat.min_flag["toxic"]  # the one served
+    assert run.data.metrics["calibration_toxic_floor"] == chat.min_flag["toxic"]  # the ones served
+    assert run.data.metrics["calibration_spam_floor"] == chat.min_flag["spam"]
     artifacts = {a.path for a in c.list_artifacts(mv.run_id, "evaluation")}
     assert "evaluation/confusion.png" in artifacts
 

@@ -80,9 +80,9 @@ def top(probs: np.ndarray) -> list[str]:
 
 def at_flag_rate(rows: list[dict], probs: np.ndarray, target: float,
                  spam_floor: float) -> tuple[list[str], dict]:
-    """Labels for `probs` with the toxic floor raised from none to the lowest at which at most
-    `target` of the normal rows of `rows` are flagged toxic or spam (components.calibrate's
-    rule; spam at `spam_floor`), and what choose_toxic_floor chose."""
+    """Labels for `probs` with the toxic floor raised from 0 (every message toxic) to the lowest
+    at which at most `target` of the normal rows of `rows` are flagged toxic or spam
+    (components.calibrate's rule; spam at `spam_floor`), and what choose_toxic_floor chose."""
     normal = probs[np.array([r["label"] == "normal" for r in rows], dtype=bool)]
     chosen = choose_toxic_floor(normal, {"toxic": 0.0, "spam": spam_floor}, target, 1.0)
     return [decide(row, chosen["min_flag"]) for row in probs], chosen

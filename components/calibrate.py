@@ -20,16 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
-from components.labels import decide
+from components.labels import FLAGGED, decide
 
 STEP = 0.01
 
 
-def flagged_share(probs: np.ndarray, min_flag: dict) -> float:
-    """Share of rows (all normal messages) labelled toxic or spam at `min_flag`."""
+def flagged_share(probs: np.ndarray, min_flag: dict, labels: tuple[str, ...] = FLAGGED) -> float:
+    """Share of rows (all normal messages) labelled one of `labels` (toxic or spam) at
+    `min_flag`."""
     if not len(probs):
         return 0.0
-    return float(np.mean([decide(row, min_flag) in ("toxic", "spam") for row in probs]))
+    return float(np.mean([decide(row, min_flag) in labels for row in probs]))
 
 
 def choose_toxic_floor(probs: np.ndarray, min_flag: dict, max_flagged: float,
@@ -48,21 +49,14 @@ def choose_toxic_floor(probs: np.ndarray, min_flag: dict, max_flagged: float,
             "reached": False}
 
 
-def spam_share(probs: np.ndarray, min_flag: dict) -> float:
-    """Share of rows (all normal messages) labelled spam at `min_flag`."""
-    if not len(probs):
-        return 0.0
-    return float(np.mean([decide(row, min_flag) == "spam" for row in probs]))
-
-
 def choose_spam_floor(probs: np.ndarray, min_flag: dict, max_spam: float, min_spam: float) -> dict:
     """The lowest spam floor from `min_flag["spam"]` down to `min_spam` (steps of 0.01) at
     which at most `max_spam` of the rows (normal messages' label probabilities) are labelled
     spam; the given floor when it already labels more (never raised)."""
     start = float(min_flag.get("spam", 1.0))
-    best = {"min_flag": dict(min_flag), "normal_spam": spam_share(probs, min_flag)}
+    best = {"min_flag": dict(min_flag), "normal_spam": flagged_share(probs, min_flag, ("spam",))}
     for spam in np.round(np.arange(start - STEP, min_spam - STEP / 2, -STEP), 4):
-        share = spam_share(probs, {**min_flag, "spam": float(spam)})
+        share = flagged_share(probs, {**min_flag, "spam": float(spam)}, ("spam",))
         if share > max_spam:
             break
         best = {"min_flag": {**min_flag, "spam": float(spam)}, "normal_spam": share}
@@ -75,7 +69,7 @@ def choose_floors(probs: np.ndarray, given: dict, cfg: dict) -> dict:
     spam = choose_spam_floor(probs, given, float(cfg["max_normal_spam"]), float(cfg["min_spam"]))
     chosen = choose_toxic_floor(probs, spam["min_flag"], float(cfg["max_normal_flagged"]),
                                 float(cfg["max_toxic"]))
-    return {**chosen, "normal_spam": spam_share(probs, chosen["min_flag"])}
+    return {**chosen, "normal_spam": flagged_share(probs, chosen["min_flag"], ("spam",))}
 
 
 def calibrate(model_dir: str | Path, rows: list[dict], params: dict) -> dict | None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from components.calibrate import (calibrate, choose_floors, choose_spam_floor, choose_toxic_floor,
-                                  flagged_share, spam_share)
+                                  flagged_share)
 
 # columns: normal, question, toxic, spam
 ROWS = np.array([[0.9, 0.0, 0.1, 0.0],     # normal
@@ -68,7 +68,7 @@ SPAMMY = np.array([[0.95, 0.0, 0.0, 0.05], [0.7, 0.0, 0.0, 0.3], [0.8, 0.0, 0.0,
 
 def test_the_spam_floor_is_lowered_as_far_as_its_budget_allows():
     given = {"toxic": 0.6, "spam": 0.5}
-    assert spam_share(SPAMMY, given) == 0.25
+    assert flagged_share(SPAMMY, given, ("spam",)) == 0.25
     got = choose_spam_floor(SPAMMY, given, max_spam=0.5, min_spam=0.1)
     assert got == {"min_flag": {"toxic": 0.6, "spam": 0.21}, "normal_spam": 0.5}  # 0.2 would be 3 of 4
     assert choose_spam_floor(SPAMMY, given, 1.0, min_spam=0.4)["min_flag"]["spam"] == 0.4

@@ -39,12 +39,23 @@ from components.screen import combine  # noqa: E402
 from components.train import balance_rows, fit_screen  # noqa: E402
 
 
+def extra_cap(text: str) -> int | dict[str, int]:
+    """`--extra` value: `N` (every source) or `SOURCE=N,*=M` (per source, "*" the others)."""
+    try:
+        if "=" not in text:
+            return int(text)
+        return {k.strip(): int(v) for k, v in (part.split("=", 1) for part in text.split(","))}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or SOURCE=N,*=M, got {text!r}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", required=True)
     ap.add_argument("--split", required=True)
     ap.add_argument("--profile")
-    ap.add_argument("--extra", type=int, nargs="+", help="extra rows per (source, label); "
+    ap.add_argument("--extra", type=extra_cap, nargs="+",
+                    help="extra rows per (source, label): N or SOURCE=N,*=M; "
                     "default: 0 and the profile's setting")
     ap.add_argument("--confidence", type=float, nargs="+",
                     help="cascade confidences; default: the profile's")
@@ -55,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     params = load_params(profile=args.profile)
     cfg, seed = params["model"]["screen"], int(params["train"]["seed"])
-    extras = args.extra or sorted({0, int(cfg["extra_per_source_label"])})
+    default = cfg["extra_per_source_label"]
+    extras = args.extra or ([0, default] if default else [0])
     settings = [(c, w) for c in (args.confidence or [float(cfg["confidence"])])
                 for w in (args.weight or [float(cfg["weight"])])]
 

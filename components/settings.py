@@ -228,9 +228,10 @@ class ScreenParams(Section):
     weight: Share = Field(description="the screen's share of the blend for messages the LM scores")
     max_features: Positive = Field(description="char 1-4-grams kept (the most frequent)")
     c: Float = Field(gt=0, description="inverse L2 strength of the logistic regression")
-    extra_per_source_label: Count = Field(
+    extra_per_source_label: Cap = Field(
         description="besides the LM's rows, at most this many of each (source, label) of the "
-                    "training-split rows the caps left out (ingest's screen_extra.jsonl); 0 = none")
+                    "training-split rows the caps left out (ingest's screen_extra.jsonl): one "
+                    "number, or a mapping source -> number with \"*\" for the others; 0 = none")
 
 
 class MinFlag(Section):

@@ -237,16 +237,20 @@ def _train_in_processes(data_dir, plans: list[tuple[Path, dict]]) -> list[dict]:
         return [json.loads(spec.with_suffix(".out.json").read_text()) for _, _, spec in jobs]
 
 
-def fit_screen(params: dict, chat: list[dict], data: Path, prepare, extra: int | None = None):
+def fit_screen(params: dict, chat: list[dict], data: Path, prepare,
+               extra: int | dict[str, int] | None = None):
     """(the screen, its row count): fitted (params model.screen) on the LM's classification
-    rows `chat` plus up to `extra` (default `extra_per_source_label`) of each (source, label)
-    of the rows the caps left out (`data`/screen_extra.jsonl, written by ingest)."""
+    rows `chat` plus up to `extra` (default `extra_per_source_label`: one number, or source ->
+    number with "*" for the others; 0 = none) of each (source, label) of the rows the caps
+    left out (`data`/screen_extra.jsonl, written by ingest)."""
     from components.screen import Screen
     cfg, seed = params["model"]["screen"], int(params["train"]["seed"])
-    extra = int(cfg["extra_per_source_label"]) if extra is None else extra
-    if extra:
-        extra_rows = jsonl.load(data / SCREEN_EXTRA_FILE, missing_ok=True)
-        chat = chat + cap_groups(extra_rows, extra, seed)
+    extra = cfg["extra_per_source_label"] if extra is None else extra
+    caps = dict(extra) if isinstance(extra, dict) else {"*": int(extra)}
+    if any(caps.values()):
+        extra_rows = [r for r in jsonl.load(data / SCREEN_EXTRA_FILE, missing_ok=True)
+                      if caps.get(r["source"], caps.get("*", 0))]   # 0: none (cap_groups: all)
+        chat = chat + cap_groups(extra_rows, caps, seed)
     texts, labels = [prepare(r["text"]) for r in chat], [r["label"] for r in chat]
     return Screen.fit(texts, labels, int(cfg["max_features"]), float(cfg["c"]), seed), len(texts)
 

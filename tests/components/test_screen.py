@@ -105,8 +105,10 @@ def test_fit_refuses_bad_rows():
         Screen.fit(["a", "b"], ["normal", "spamm"], 10, 1.0, 1)
 
 
-@pytest.mark.parametrize("extra", [0, 5])
-def test_the_screen_adds_capped_rows_the_caps_left_out(tmp_path, rows, extra):
+@pytest.mark.parametrize("extra, added", [("0", 0), ("5", 20), ("{a: 5}", 10),
+                                          ("{b: 3, '*': 5}", 16), ("{a: 0, '*': 2}", 4)])
+def test_the_screen_adds_capped_rows_the_caps_left_out(tmp_path, rows, extra, added):
+    """One cap for every source, or per source ("*" the others; 0 or missing = none)."""
     from components.config import load_params
     from components.ingest import SCREEN_EXTRA_FILE
     from components.train import train_screen
@@ -115,7 +117,7 @@ def test_the_screen_adds_capped_rows_the_caps_left_out(tmp_path, rows, extra):
     jsonl.write_atomic(tmp_path / SCREEN_EXTRA_FILE, left)
     params = load_params(overrides=[f"model.screen.extra_per_source_label={extra}"])
     entry = train_screen(params, rows[:40], tmp_path, str.strip, tmp_path)
-    assert entry["rows"] == 40 + 4 * extra      # two sources x two labels, `extra` each
+    assert entry["rows"] == 40 + added          # two sources x two labels, 9 rows each
     assert Screen.load(tmp_path).probs(["남은 toxic 3"]).shape == (1, len(LABELS))
     params = load_params(overrides=["model.screen.enabled=false"])
     assert train_screen(params, rows[:40], tmp_path, str.strip, tmp_path) is None

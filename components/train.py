@@ -258,7 +258,7 @@ def fit_screen(params: dict, chat: list[dict], data: Path, prepare,
     from components.screen import Screen
     cfg, seed = params["model"]["screen"], int(params["train"]["seed"])
     extra = cfg["extra_per_source_label"] if extra is None else extra
-    caps = dict(extra) if isinstance(extra, dict) else {"*": int(extra)}
+    caps = extra if isinstance(extra, dict) else {"*": extra}
     if any(caps.values()):
         extra_rows = [r for r in jsonl.load(data / SCREEN_EXTRA_FILE, missing_ok=True)
                       if caps.get(r["source"], caps.get("*", 0))]   # 0: none (cap_groups: all)
@@ -315,8 +315,8 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
     print(f"chatloop: training on {device} in {'bfloat16' if bf16 else 'float32'}"
           f"{'' if bf16 or device == 'cuda' else ' (this CPU has no bfloat16 support)'}",
           flush=True)
-    model = AutoModelForCausalLM.from_pretrained(
-        base, dtype=weights_dtype(device, bf16, bool(t["lora"]["modules_to_save"])))
+    weights = weights_dtype(device, bf16, bool(t["lora"]["modules_to_save"]))
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=weights)
     tied = bool(getattr(model.config, "tie_word_embeddings", False))
     model = get_peft_model(model, lora_config(params, tied))
     trainable, total = model.get_nb_trainable_parameters()
@@ -344,6 +344,7 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
         "train_loss": float(result.training_loss), "train_seconds": round(seconds, 2),
         "examples_per_second": round(len(examples) * float(t["epochs"]) / max(seconds, 1e-9), 2),
         "trainable_params": int(trainable), "total_params": int(total), "device": device,
+        "weights_dtype": str(weights).removeprefix("torch."),
         **pretrained,
     }
     screen = train_screen(params, chat, data, prepare, out)

@@ -100,19 +100,22 @@ def test_weights_load_in_the_compute_dtype_unless_whole_modules_train_on_a_cpu()
     assert weights_dtype("cpu", False, False) == torch.float32
 
 
-def test_bfloat16_training_keeps_a_float32_adapter(tmp_path, sample_splits):
-    """bfloat16 weights, no whole module trained: the adapter trains and is saved in float32
-    (its updates keep their precision), and the model scores every message."""
+@pytest.mark.parametrize("whole, weights", [("[]", "bfloat16"), ("[embed_tokens]", "float32")])
+def test_bfloat16_training_keeps_a_float32_adapter(tmp_path, sample_splits, whole, weights):
+    """bfloat16 compute: the base trains in bfloat16 unless whole modules train on a CPU; the
+    adapter trains and is saved in float32 either way (its updates keep their precision), and
+    the model scores every message."""
     from safetensors.torch import load_file
     from components.config import load_params
     from components.model import ChatModel
     from components.train import train
     params = load_params(profile="tiny", overrides=[
-        "model.dtype=bfloat16", "train.lora.modules_to_save=[]", "train.max_steps=3",
+        "model.dtype=bfloat16", f"train.lora.modules_to_save={whole}", "train.max_steps=3",
         "train.answer_ratio=0", "model.screen.enabled=false"])
     summary = train(sample_splits, tmp_path / "m", params)
-    assert summary["train_loss"] > 0
-    weights = load_file(tmp_path / "m" / "adapter" / "adapter_model.safetensors")
-    assert weights and {w.dtype for w in weights.values()} == {torch.float32}
+    assert summary["weights_dtype"] == weights and summary["train_loss"] > 0
+    saved = load_file(tmp_path / "m" / "adapter" / "adapter_model.safetensors")
+    lora = {name: w.dtype for name, w in saved.items() if "lora_" in name}
+    assert lora and set(lora.values()) == {torch.float32}
     probs = ChatModel.load(tmp_path / "m").label_probs(["몇 시까지 해요?", "ㅋㅋ"])
     assert probs.shape == (2, 4) and abs(float(probs.sum()) - 2) < 1e-3

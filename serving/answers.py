@@ -179,14 +179,58 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(normalize_text(text).lower())
 
 
+# Question topics a card names in other words (a question about 캠 finds the card's 카메라).
+TOPIC_ALIASES = (("디코", "디스코드"), ("캠", "카메라", "웹캠"), ("카페", "팬카페"),
+                 ("이름", "닉네임", "닉", "방장", "스트리머", "누구"),
+                 ("게임", "주로 뭐", "뭐 하"),
+                 ("휴방", "쉬는", "쉬어", "쉬나", "안 하는", "내일"), ("규칙", "룰", "금지", "안 돼", "주의"))
+TIME_QUESTION = re.compile(r"언제|몇\s*시|시간|방종|시작|끝나|켜요")
+TIME_VALUE = re.compile(r"\d\s*시|새벽|오전|오후|저녁|자정|매일|평일|주말|요일")
+_CLAUSE = re.compile(r"[.,!?;/|\n]+")     # a card's lines, sentences and list items
+_TOKEN = re.compile(r"[가-힣]+|[a-z]+|\d+")
+
+
+def off_topic(answer: str, question: str, card: str, recent=()) -> bool:
+    """Whether the answer states card facts that the card puts under another topic than the
+    question's: each value it takes from the card (a word of the card not in the question)
+    is looked up in the card's clauses, and none of those clauses names what the question
+    asks about (a question word, its TOPIC_ALIASES, or a time for a question about time),
+    nor is any of those values in the recent chat. `고양이 이름이 뭐예요?` -> `고양이 이름은
+    슈어입니다` (the card's microphone) is off topic; `마이크 뭐 써요?` -> `슈어 SM7B 써요` is not."""
+    def tokens(text: str) -> list[str]:
+        return _TOKEN.findall(normalize_text(text).lower())
+
+    q_text = normalize_text(question).lower()
+    keys = {w[:2] for w in tokens(question) if len(w) >= 2 and not w.isdigit()}
+    keys |= {a for group in TOPIC_ALIASES if any(a in q_text for a in group) for a in group}
+    about_time = bool(TIME_QUESTION.search(q_text))
+    clauses = [(c, tokens(c)) for c in (normalize_text(c).lower() for c in _CLAUSE.split(card))]
+
+    def stems(text: str) -> set[str]:
+        return {w if w.isdigit() else w[:2] for w in tokens(text) if w.isdigit() or len(w) >= 2}
+
+    chat = stems(" ".join(recent))
+    found = False
+    for v in stems(answer) - stems(question):
+        for text, words in clauses:
+            if not any(w == v if v.isdigit() else w.startswith(v) for w in words):
+                continue
+            found = True
+            if (v in chat or any(k in w for k in keys for w in words)
+                    or (about_time and TIME_VALUE.search(text))):
+                return False
+    return found
+
+
 def unsendable(answer: str, question: str, card: str = "", recent=(), grounded: bool = True) -> str:
     """Why a generated answer must not be sent, or "" when it may be: not readable
     (readable_answer); with `grounded` (params serving.answer.grounded) also the question
     said back (or part of it), a line of the recent chat said back (a viewer's words posted
-    as the bot's answer), a number that is in neither the card, the recent chat nor the question, or
-    no word shared with them (a word shares a two-character start: 방송은 ~ 방송). An
-    answer that says it does not know is always grounded. A small model asked about
-    something its card lacks invents a value; silence is better than a wrong fact."""
+    as the bot's answer), a number that is in neither the card, the recent chat nor the question,
+    no word shared with them (a word shares a two-character start: 방송은 ~ 방송), or card
+    facts from another topic than the question's (off_topic). An answer that says it does
+    not know is always grounded. A small model asked about something its card lacks invents
+    a value or takes one from the wrong line; silence is better than a wrong fact."""
     if not readable_answer(answer):
         return "not readable"
     if not grounded or ABSTAIN.search(answer):
@@ -202,4 +246,6 @@ def unsendable(answer: str, question: str, card: str = "", recent=(), grounded: 
         return "a number not in the card or chat"
     if not any(w[:2] in stems for w in words if not w.isdigit()):
         return "nothing from the card or chat"
+    if off_topic(answer, question, card, recent):
+        return "not what was asked"
     return ""

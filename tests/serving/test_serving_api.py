@@ -221,15 +221,17 @@ def test_a_model_answer_is_readable_and_capped(host, labelled):
 def test_an_ungrounded_model_answer_is_withheld_with_its_reason(host, labelled, monkeypatch):
     model, _ = host.current()
     question = _a_question(labelled)
-    card = "스트리머 감자. 매일 밤 9시부터 새벽 1시까지 방송."
+    card = "스트리머 감자. 매일 밤 9시부터 새벽 1시까지 방송. 마이크 슈어 SM7B."
+    recent = ["오늘 새벽 1시까지 한대요"]
     for generated, reason in (("응답률은 90% 이상이 될 거예요", "a number not in the card or chat"),
                               ("사무실에서 보내드려요", "nothing from the card or chat"),
                               (question, "echoes the question"),
+                              ("마이크는 슈어 SM7B입니다.", "not what was asked"),
                               ("방송은 새벽 1시까지입니다.", None)):
         monkeypatch.setattr(model, "answer", lambda *args, g=generated, **kwargs: g)
         with serve(host) as url:
-            body = httpx.post(f"{url}/v1/answer", json={"question": question, "card": card},
-                              headers=W, timeout=120).json()
+            body = httpx.post(f"{url}/v1/answer", headers=W, timeout=120,
+                              json={"question": question, "card": card, "recent": recent}).json()
         assert (body["answer"], body.get("reason")) == ((None, reason) if reason else (generated, None))
 
 
@@ -271,7 +273,8 @@ def test_one_answer_at_a_time_and_a_bounded_queue(host, labelled, monkeypatch):
     monkeypatch.setattr(model, "answer", slow_answer)
     with serve(host, with_api(answer_waiting=0)) as url, ThreadPoolExecutor(1) as pool:
         first = pool.submit(httpx.post, f"{url}/v1/answer",
-                            json={"question": question, "channel": "a", "card": "방송은 밤 12시까지"},
+                            json={"question": question, "channel": "a", "card": "방송은 밤 12시까지",
+                                  "recent": ["밤 12시까지 한대요"]},
                             headers=W, timeout=120)
         assert entered.wait(120)
         busy = httpx.post(f"{url}/v1/answer", json={"question": question, "channel": "b"},

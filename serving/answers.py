@@ -179,6 +179,11 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(normalize_text(text).lower())
 
 
+def _stems(text: str) -> set[str]:
+    """Numbers whole, other words by their two-character start (방송은 ~ 방송)."""
+    return {w if w.isdigit() else w[:2] for w in _words(text)}
+
+
 # Question topics a card names in other words (a question about 캠 finds the card's 카메라).
 TOPIC_ALIASES = (("디코", "디스코드"), ("캠", "카메라", "웹캠"), ("카페", "팬카페"),
                  ("이름", "닉네임", "닉", "방장", "스트리머", "누구"),
@@ -187,7 +192,7 @@ TOPIC_ALIASES = (("디코", "디스코드"), ("캠", "카메라", "웹캠"), ("�
 TIME_QUESTION = re.compile(r"언제|몇\s*시|시간|방종|시작|끝나|켜요")
 TIME_VALUE = re.compile(r"\d\s*시|새벽|오전|오후|저녁|자정|매일|평일|주말|요일")
 _CLAUSE = re.compile(r"[.,!?;/|\n]+")     # a card's lines, sentences and list items
-_TOKEN = re.compile(r"[가-힣]+|[a-z]+|\d+")
+_TOKEN = re.compile(r"[가-힣]+|[a-z]+|\d+")   # as _WORD, with one-character keys (캠, 룰)
 
 
 def off_topic(answer: str, question: str, card: str, recent=()) -> bool:
@@ -197,21 +202,15 @@ def off_topic(answer: str, question: str, card: str, recent=()) -> bool:
     asks about (a question word, its TOPIC_ALIASES, or a time for a question about time),
     nor is any of those values in the recent chat. `고양이 이름이 뭐예요?` -> `고양이 이름은
     슈어입니다` (the card's microphone) is off topic; `마이크 뭐 써요?` -> `슈어 SM7B 써요` is not."""
-    def tokens(text: str) -> list[str]:
-        return _TOKEN.findall(normalize_text(text).lower())
-
     q_text = normalize_text(question).lower()
-    keys = {w[:2] for w in tokens(question) if len(w) >= 2 and not w.isdigit()}
+    asked = _stems(question)
+    keys = {s for s in asked if not s.isdigit()}
     keys |= {a for group in TOPIC_ALIASES if any(a in q_text for a in group) for a in group}
     about_time = bool(TIME_QUESTION.search(q_text))
-    clauses = [(c, tokens(c)) for c in (normalize_text(c).lower() for c in _CLAUSE.split(card))]
-
-    def stems(text: str) -> set[str]:
-        return {w if w.isdigit() else w[:2] for w in tokens(text) if w.isdigit() or len(w) >= 2}
-
-    chat = stems(" ".join(recent))
+    clauses = [(c, _TOKEN.findall(c)) for c in (normalize_text(c).lower() for c in _CLAUSE.split(card))]
+    chat = _stems(" ".join(recent))
     found = False
-    for v in stems(answer) - stems(question):
+    for v in _stems(answer) - asked:
         for text, words in clauses:
             if not any(w == v if v.isdigit() else w.startswith(v) for w in words):
                 continue

@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 
 from chatloop.errors import ChatloopError
-from components.labels import normalize_text
+from components.labels import ANSWER_INSTRUCTION, normalize_text
 
 
 class FAQError(ChatloopError):
@@ -162,16 +162,22 @@ DEGENERATE = re.compile(r"(.)\1{7,}|(.{2,6})\2{3,}")   # a character or a short 
 def readable_answer(text: str) -> bool:
     """Whether a generated answer may be sent: not empty, not a bare label word, not a
     degenerate loop (`1000000000...`, `주로주로주로...`, a phrase of three or more words
-    said again)."""
+    said again), not the prompt's own headers (`최근 채팅:`: the model writing a prompt on)."""
     from components.labels import LABELS
     body = text.strip()
     words = body.split()
     trigrams = list(zip(words, words[1:], words[2:]))
     return (bool(body) and body.lower().strip(".!?") not in LABELS and not DEGENERATE.search(body)
-            and len(set(trigrams)) == len(trigrams))    # no run of three words said twice
+            and len(set(trigrams)) == len(trigrams)    # no run of three words said twice
+            and not any(h in body for h in PROMPT_HEADERS))
 
 
-ABSTAIN = re.compile(r"모르|어려워|안내된 게 없|여쭤|없어요|알려주실")   # "I don't know" answers
+PROMPT_HEADERS = tuple(re.findall(r"\n([^\n:{}]+:)", ANSWER_INSTRUCTION))   # 채널 정보:, 최근 채팅:, 질문:
+
+
+# "I don't know" answers (components.cardqa's UNKNOWN and PRIVATE, and their variants); a bare
+# 없어요 is a claim (`DLC는 없어요`), not one of them.
+ABSTAIN = re.compile(r"모르|어려워|안내된 게 없|(?:카드|정보|내용)(?:에|가|이|는)? *없|여쭤|알려주실")
 _WORD = re.compile(r"[가-힣]{2,}|[A-Za-z]{2,}|\d+")
 
 
@@ -196,29 +202,60 @@ _TOKEN = re.compile(r"[가-힣]+|[a-z]+|\d+")   # as _WORD, with one-character k
 
 
 def off_topic(answer: str, question: str, card: str, recent=()) -> bool:
-    """Whether the answer states card facts that the card puts under another topic than the
-    question's: each value it takes from the card (a word of the card not in the question)
-    is looked up in the card's clauses, and none of those clauses names what the question
-    asks about (a question word, its TOPIC_ALIASES, or a time for a question about time),
-    nor is any of those values in the recent chat. `고양이 이름이 뭐예요?` -> `고양이 이름은
-    슈어입니다` (the card's microphone) is off topic; `마이크 뭐 써요?` -> `슈어 SM7B 써요` is not."""
+    """Whether the answer states card facts that the card puts under another topic than
+    the question's. Each value it takes from the card (a word of the card not in the
+    question) is looked up in the card's clauses; a clause is on topic when it names what
+    the question asks about (a question word, its TOPIC_ALIASES, or a time for a question
+    about time), and a value the recent chat holds counts as on topic. Off topic: values
+    only from clauses that are not
+    (`고양이 이름이 뭐예요?` -> `고양이 이름은 슈어입니다`, the card's microphone), or two or more
+    words from one such clause (`방종은 새벽 1시, 키보드는 로지텍 G915 써요`); one is allowed
+    (`방송` in `여울님 방송입니다`). `마이크 뭐 써요?` -> `슈어 SM7B 써요` is on topic."""
     q_text = normalize_text(question).lower()
     asked = _stems(question)
     keys = {s for s in asked if not s.isdigit()}
     keys |= {a for group in TOPIC_ALIASES if any(a in q_text for a in group) for a in group}
     about_time = bool(TIME_QUESTION.search(q_text))
     clauses = [(c, _TOKEN.findall(c)) for c in (normalize_text(c).lower() for c in _CLAUSE.split(card))]
+    on_topic = [any(k in w for k in keys for w in words) or bool(about_time and TIME_VALUE.search(text))
+                for text, words in clauses]
     chat = _stems(" ".join(recent))
-    found = False
+    hit, stray = False, collections.Counter()     # stray: off-topic clause -> answer words from it
     for v in _stems(answer) - asked:
-        for text, words in clauses:
-            if not any(w == v if v.isdigit() else w.startswith(v) for w in words):
-                continue
-            found = True
-            if (v in chat or any(k in w for k in keys for w in words)
-                    or (about_time and TIME_VALUE.search(text))):
-                return False
-    return found
+        holding = [i for i, (_, words) in enumerate(clauses)
+                   if any(w == v if v.isdigit() else w.startswith(v) for w in words)]
+        if holding and (v in chat or any(on_topic[i] for i in holding)):
+            hit = True
+        else:
+            stray.update(holding)
+    return bool(stray) and (not hit or max(stray.values()) >= 2)
+
+
+_TIME = re.compile(r"(?:(?:새벽|오전|오후|저녁|밤|낮|아침)\s*)?(?<!\d)(?P<hour>\d{1,2})\s*시"
+                   r"(?:\s*반|\s*\d{1,2}\s*분)?\s*(?:쯤|경)?\s*(?:에\s*)?")
+_START = re.compile(r"부터|~|-|시작|켜")
+_END = re.compile(r"까지|끝|종료|방종|마무리")
+
+
+def _time_roles(text: str) -> dict[str, set[str]]:
+    """{hour: roles} of the times in a text: `start` (9시부터, 9시~, 9시에 시작) or `end`
+    (1시까지, ~1시, 1시에 끝나요); a time with neither is left out."""
+    text, roles = normalize_text(text), {}
+    for m in _TIME.finditer(text):
+        role = ("start" if _START.match(text, m.end()) else
+                "end" if _END.match(text, m.end()) or text[:m.start()].rstrip().endswith("~")
+                else None)
+        if role:
+            roles.setdefault(m.group("hour"), set()).add(role)
+    return roles
+
+
+def swapped_times(answer: str, card: str) -> bool:
+    """Whether the answer gives a card time the other role: the card's end said as a start
+    (`새벽 1시부터 시작이에요` where the card says `9시부터 새벽 1시까지`) or its start as an end."""
+    known = _time_roles(card)
+    return any(hour in known and roles - known[hour]
+               for hour, roles in _time_roles(answer).items())
 
 
 def unsendable(answer: str, question: str, card: str = "", recent=(), grounded: bool = True) -> str:
@@ -226,10 +263,12 @@ def unsendable(answer: str, question: str, card: str = "", recent=(), grounded: 
     (readable_answer); with `grounded` (params serving.answer.grounded) also the question
     said back (or part of it), a line of the recent chat said back (a viewer's words posted
     as the bot's answer), a number that is in neither the card, the recent chat nor the question,
-    no word shared with them (a word shares a two-character start: 방송은 ~ 방송), or card
-    facts from another topic than the question's (off_topic). An answer that says it does
-    not know is always grounded. A small model asked about something its card lacks invents
-    a value or takes one from the wrong line; silence is better than a wrong fact."""
+    no word shared with the card or the recent chat (a word shares a two-character start:
+    방송은 ~ 방송; without a card, the question's words count too), a card time in the other
+    role (swapped_times), or card facts from another topic than the question's (off_topic).
+    An answer that says it does not know (ABSTAIN) is always grounded. A small model asked
+    about something its card lacks invents a value (`DLC는 없어요`) or takes one from the wrong
+    line; silence is better than a wrong fact."""
     if not readable_answer(answer):
         return "not readable"
     if not grounded or ABSTAIN.search(answer):
@@ -239,12 +278,13 @@ def unsendable(answer: str, question: str, card: str = "", recent=(), grounded: 
     if any(_key(answer) == _key(line) for line in recent if _key(line)):
         return "repeats the chat"
     source = _words(" ".join([card, question, *recent]))
-    numbers, stems = {w for w in source if w.isdigit()}, {w[:2] for w in source if not w.isdigit()}
-    words = _words(answer)
-    if any(w.isdigit() and w not in numbers for w in words):
+    if any(w.isdigit() and w not in source for w in _words(answer)):
         return "a number not in the card or chat"
-    if not any(w[:2] in stems for w in words if not w.isdigit()):
+    support = _stems(" ".join([card, *recent]) if card.strip() else " ".join([question, *recent]))
+    if not _stems(answer) & support:
         return "nothing from the card or chat"
+    if swapped_times(answer, card):
+        return "the card's times swapped"
     if off_topic(answer, question, card, recent):
         return "not what was asked"
     return ""

@@ -123,12 +123,45 @@ CARDS = {   # one card in the layouts streamers write: prose, and lists as compo
     ("이 노래 제목 뭐예요", "리그 오브 레전드입니다", "not what was asked"),
     ("굿즈 언제 나와요", "굿즈는 슈어 SM7B입니다!", "not what was asked"),
     ("마이크 뭐 써요?", "로지텍 C920 써요", "not what was asked"),
+    ("방종 언제 해요?", "새벽 1시까지, 마이크는 슈어 SM7B 써요", "not what was asked"),  # plus another line
+    ("몇 시에 시작해요?", "밤 9시부터 해요!", ""),
+    ("몇 시에 시작해요?", "새벽 1시부터 시작이에요", "the card's times swapped"),  # the card's end
+    ("몇 시까지 해요?", "밤 9시까지 해요", "the card's times swapped"),
+    ("방종 언제 해요?", "방송은 새벽 1시부터 새벽 1시까지입니다.", "the card's times swapped"),
+    ("DLC도 살 거예요?", "DLC는 없어요.", "nothing from the card or chat"),   # a claim, not "I don't know"
+    ("이 게임 한글 지원 돼요?", "지원 안 돼요.", "nothing from the card or chat"),
+    ("어디 사세요?", "사적인 질문은 답해드리기 어려워요 ㅎㅎ", ""),
 ])
 def test_answers_off_the_question_topic_are_withheld(layout, question, answer, reason):
     """A card value is sent only under the question's topic: the card's clause holding it
     names what was asked (a question word, an alias, a time), in every card layout."""
     from serving.answers import unsendable
     assert unsendable(answer, question, CARDS[layout]) == reason
+
+
+def test_abstaining_is_saying_so_not_denying():
+    """ABSTAIN finds the "I don't know" answers the model is trained on (components.cardqa),
+    not a claim that something does not exist."""
+    from components.cardqa import PRIVATE, UNKNOWN
+    from serving.answers import ABSTAIN
+    for answer in (*UNKNOWN, *PRIVATE, "아직은 모르겠어요.", "카드에 없는 내용이에요", "그건 정보가 없어요"):
+        assert ABSTAIN.search(answer), answer
+    for answer in ("DLC는 없어요.", "카페는 없어요!", "휴방은 없어요"):
+        assert not ABSTAIN.search(answer), answer
+
+
+def test_without_a_card_the_question_grounds_an_answer():
+    from serving.answers import unsendable
+    assert unsendable("점심은 든든하게 드세요", "점심 뭐 먹을까요?") == ""
+    assert unsendable("점심은 든든하게 드세요", "점심 뭐 먹을까요?", CARDS["prose"]) == \
+        "nothing from the card or chat"
+
+
+def test_the_prompt_written_on_is_not_readable():
+    from serving.answers import PROMPT_HEADERS, readable_answer
+    assert PROMPT_HEADERS == ("채널 정보:", "최근 채팅:", "질문:")
+    assert not readable_answer("마우스 파이널마우스 쓰고 있어요\n최근 채팅:\n- 피파 선방 이걸 사네")
+    assert readable_answer("마우스는 파이널마우스 쓰고 있어요!")
 
 
 def test_a_card_value_said_in_the_chat_is_not_off_topic():

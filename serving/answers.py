@@ -205,7 +205,8 @@ def off_topic(answer: str, question: str, card: str, recent=()) -> bool:
     """Whether the answer states card facts that the card puts under another topic than
     the question's. Each value it takes from the card (a word of the card not in the
     question) is looked up in the card's clauses; a clause is on topic when it names what
-    the question asks about (a question word, its TOPIC_ALIASES, or a time for a question
+    the question asks about (a word starting with a question word or one of its
+    TOPIC_ALIASES, not one holding it inside: `요일` is not `금요일`; or a time for a question
     about time), and a value the recent chat holds counts as on topic. Off topic: values
     only from clauses that are not
     (`고양이 이름이 뭐예요?` -> `고양이 이름은 슈어입니다`, the card's microphone), or two or more
@@ -217,7 +218,7 @@ def off_topic(answer: str, question: str, card: str, recent=()) -> bool:
     keys |= {a for group in TOPIC_ALIASES if any(a in q_text for a in group) for a in group}
     about_time = bool(TIME_QUESTION.search(q_text))
     clauses = [(c, _TOKEN.findall(c)) for c in (normalize_text(c).lower() for c in _CLAUSE.split(card))]
-    on_topic = [any(k in w for k in keys for w in words) or bool(about_time and TIME_VALUE.search(text))
+    on_topic = [any(w.startswith(k) for k in keys for w in words) or bool(about_time and TIME_VALUE.search(text))
                 for text, words in clauses]
     chat = _stems(" ".join(recent))
     hit, stray = False, collections.Counter()     # stray: off-topic clause -> answer words from it

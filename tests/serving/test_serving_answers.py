@@ -164,6 +164,15 @@ def test_the_prompt_written_on_is_not_readable():
     assert readable_answer("마우스는 파이널마우스 쓰고 있어요!")
 
 
+def test_a_question_word_names_a_clause_only_as_a_whole_word():
+    """`요일` in the question does not put the card's `금요일` schedule on the off-day topic."""
+    from serving.answers import unsendable
+    card = "방송 매주 금요일 밤 9시~새벽 1시, 휴방 수요일, 마이크 슈어 SM7B"
+    assert unsendable("휴방 요일은 매주 금요일 밤 9시~새벽 1시입니다!", "휴방 요일 알려주세요", card) == \
+        "not what was asked"
+    assert unsendable("휴방은 수요일입니다!", "휴방 요일 알려주세요", card) == ""
+
+
 def test_a_card_value_said_in_the_chat_is_not_off_topic():
     from serving.answers import unsendable
     card = CARDS["prose"] + " 가끔 마크."

@@ -8,8 +8,8 @@ part="heldout"): fact accuracy (the answer contains the card's value), abstentio
 questions the card cannot answer (an unknown fact or a private question: the answer must not
 assert a value), readable answers (serving.answers.readable_answer), chrF against the
 reference answer; and on the held-out chatbot-data pairs when `--split` gives an ingested
-split. The bot's side: the share it sends (serving.answers.unsendable: readable and
-grounded in the card, chat or question), fact accuracy of what it sends, and the share of
+split. The bot's side: the share it sends (serving.answers.unsendable: readable, grounded in
+the card or chat and on the question's topic), fact accuracy of what it sends, and the share of
 questions where it sends a wrong or made-up value. `--markdown` writes 20 hand-written
 viewer questions (data/independent, every fourth line) with the answers under a demo card
 (the table in docs/quality.md), marking those the bot withholds and why. Asserts nothing.

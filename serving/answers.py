@@ -259,11 +259,20 @@ def swapped_times(answer: str, card: str) -> bool:
                for hour, roles in _time_roles(answer).items())
 
 
+_JAMO = re.compile(r"[ㄱ-ㅣ]+")   # ㅋㅋ, ㅠㅠ: laughter and tears, not words
+
+
+def _quotes(answer: str, line: str) -> bool:
+    """The answer is the chat line, or holds it whole (ㅋㅋ aside, at least 4 characters)."""
+    said = _JAMO.sub("", _key(line))
+    return _key(answer) == _key(line) or (len(said) >= 4 and said in _key(answer))
+
+
 def unsendable(answer: str, question: str, card: str = "", recent=(), grounded: bool = True) -> str:
     """Why a generated answer must not be sent, or "" when it may be: not readable
     (readable_answer); with `grounded` (params serving.answer.grounded) also the question
-    said back (or part of it), a line of the recent chat said back (a viewer's words posted
-    as the bot's answer), a number that is in neither the card, the recent chat nor the question,
+    said back (or part of it), a line of the recent chat said back, alone or inside the
+    answer (a viewer's words posted as the bot's answer: `고양이 이름은 에임 미쳤다!`), a number that is in neither the card, the recent chat nor the question,
     no word shared with the card or the recent chat (a word shares a two-character start:
     방송은 ~ 방송; without a card, the question's words count too), a card time in the other
     role (swapped_times), or card facts from another topic than the question's (off_topic).
@@ -276,7 +285,7 @@ def unsendable(answer: str, question: str, card: str = "", recent=(), grounded: 
         return ""
     if _key(answer) in _key(question):
         return "echoes the question"
-    if any(_key(answer) == _key(line) for line in recent if _key(line)):
+    if any(_quotes(answer, line) for line in recent if _key(line)):
         return "repeats the chat"
     source = _words(" ".join([card, question, *recent]))
     if any(w.isdigit() and w not in source for w in _words(answer)):

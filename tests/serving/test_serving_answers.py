@@ -94,6 +94,9 @@ def test_ungrounded_answers_are_withheld():
     assert unsendable("3판 남았어요", "몇 판 남았어요?", "", recent=["3판만 더 하고 끔"]) == ""
     recent = ["ㅋㅋㅋㅋ", "마크 ㄱㄱ", "안녕하세요"]          # a viewer's line is not an answer
     assert unsendable("마크 ㄱㄱ!", "무슨 게임 해요?", card, recent=recent) == "repeats the chat"
+    chat = ["ㅋㅋㅋㅋ 방금 개웃기네", "에임 미쳤다"]             # nor inside an answer
+    assert unsendable("고양이 이름은 에임 미쳤다!", "고양이 이름이 뭐예요?", card, chat) == "repeats the chat"
+    assert unsendable("응답: 방금 개웃기네.", "OBS 설정 어떻게 하셨어요?", card, chat) == "repeats the chat"
     assert unsendable("오늘은 마크 해요", "무슨 게임 해요?", card + " 마크", recent=recent) == ""
 
 

@@ -105,8 +105,7 @@ def worker(spec: dict) -> dict:
         model = gemma_random(tokenizer, spec.get("gemma_layers"), dtype, device)
     else:
         model = AutoModelForCausalLM.from_pretrained(spec["base"], dtype=dtype)
-    tied = bool(getattr(model.config, "tie_word_embeddings", False))
-    model = get_peft_model(model, lora_config(params, tied))
+    model = get_peft_model(model, lora_config(params, model))
 
     data = Path(spec["data"])
     chat = balance_rows(jsonl.load(data / CHAT_FILE), float(t["balance"]), int(t["seed"]))

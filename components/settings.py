@@ -259,6 +259,8 @@ class Lora(Section):
     alpha: Positive = Field(description="scaling numerator (scale = alpha / r)")
     dropout: Float = Field(ge=0, lt=1, description="dropout on the adapter input")
     target_modules: list[str] = Field(min_length=1, description="modules that get an adapter")
+    layers: Count = Field(description="adapters on the top this many layers only (the backward "
+                          "pass stops below them); 0 = every layer")
     modules_to_save: list[str] = Field(description="modules trained in full ([embed_tokens] for "
                                        "a random-init base)")
 

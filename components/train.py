@@ -118,13 +118,18 @@ def weights_dtype(device: str, bf16: bool, whole_modules: bool):
     return torch.float32
 
 
-def lora_config(params: dict, tied: bool):
+def lora_config(params: dict, model):
+    """The LoRA adapter for `model`: on every layer, or on its top `train.lora.layers` (the
+    backward pass then stops at the lowest adapted layer)."""
     from peft import LoraConfig
     lora = params["train"]["lora"]
+    tied = bool(getattr(model.config, "tie_word_embeddings", False))
     modules_to_save = list(lora["modules_to_save"]) or None
+    depth, top = int(model.config.num_hidden_layers), int(lora["layers"])
     return LoraConfig(r=int(lora["r"]), lora_alpha=int(lora["alpha"]),
                       lora_dropout=float(lora["dropout"]),
                       target_modules=list(lora["target_modules"]),
+                      layers_to_transform=list(range(depth - top, depth)) if 0 < top < depth else None,
                       modules_to_save=modules_to_save,
                       ensure_weight_tying=bool(tied and modules_to_save),
                       task_type="CAUSAL_LM")
@@ -317,8 +322,7 @@ def train_one(data_dir: str | os.PathLike, model_dir: str | os.PathLike, params:
           flush=True)
     weights = weights_dtype(device, bf16, bool(t["lora"]["modules_to_save"]))
     model = AutoModelForCausalLM.from_pretrained(base, dtype=weights)
-    tied = bool(getattr(model.config, "tie_word_embeddings", False))
-    model = get_peft_model(model, lora_config(params, tied))
+    model = get_peft_model(model, lora_config(params, model))
     trainable, total = model.get_nb_trainable_parameters()
 
     chat = balance_rows(chat, float(t["balance"]), int(t["seed"]))

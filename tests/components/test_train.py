@@ -92,6 +92,33 @@ def test_the_shared_prefix_runs_once_with_the_same_loss_and_gradients(tmp_path, 
         assert torch.allclose(shared_grads[name], grad, atol=1e-5, rtol=1e-4), name
 
 
+@pytest.mark.parametrize("top, adapted", [(0, {0, 1}), (1, {1}), (2, {0, 1}), (5, {0, 1})])
+def test_adapters_on_the_top_layers_only(tmp_path, fast_params, top, adapted):
+    """`train.lora.layers`: adapters on the top N layers (0, or N at least the depth: all);
+    the layers below get no gradient at all, so the backward pass stops above them."""
+    from peft import get_peft_model
+    from components.config import load_params
+    from components.train import lora_config
+    params = load_params(overrides=[f"train.lora.layers={top}"])   # no whole modules trained
+    base = tiny_gemma3(tmp_path, fast_params)
+    model = get_peft_model(base, lora_config(params, base))
+    layers = {int(name.split(".layers.")[1].split(".")[0])
+              for name, _ in model.named_parameters() if "lora_A" in name}
+    assert layers == adapted
+    reached = set()
+
+    def watch(i):
+        def hook(module, args, out):
+            hidden = out[0] if isinstance(out, tuple) else out
+            if hidden.requires_grad:
+                hidden.register_hook(lambda grad: reached.add(i))
+        return hook
+    for i, layer in enumerate(base.model.layers):
+        layer.register_forward_hook(watch(i))
+    model(input_ids=torch.randint(5, 300, (2, 6))).logits.sum().backward()
+    assert reached == adapted          # no gradient flows through a layer below the adapters
+
+
 def test_weights_load_in_the_compute_dtype_unless_whole_modules_train_on_a_cpu():
     from components.train import weights_dtype
     assert weights_dtype("cpu", True, False) == torch.bfloat16
@@ -100,22 +127,24 @@ def test_weights_load_in_the_compute_dtype_unless_whole_modules_train_on_a_cpu()
     assert weights_dtype("cpu", False, False) == torch.float32
 
 
-@pytest.mark.parametrize("whole, weights", [("[]", "bfloat16"), ("[embed_tokens]", "float32")])
-def test_bfloat16_training_keeps_a_float32_adapter(tmp_path, sample_splits, whole, weights):
+@pytest.mark.parametrize("whole, weights, top", [("[]", "bfloat16", 1), ("[embed_tokens]", "float32", 0)])
+def test_bfloat16_training_keeps_a_float32_adapter(tmp_path, sample_splits, whole, weights, top):
     """bfloat16 compute: the base trains in bfloat16 unless whole modules train on a CPU; the
     adapter trains and is saved in float32 either way (its updates keep their precision), and
-    the model scores every message."""
+    the model scores every message (also with adapters on the top layer only)."""
     from safetensors.torch import load_file
     from components.config import load_params
     from components.model import ChatModel
     from components.train import train
     params = load_params(profile="tiny", overrides=[
         "model.dtype=bfloat16", f"train.lora.modules_to_save={whole}", "train.max_steps=3",
+        f"train.lora.layers={top}",
         "train.answer_ratio=0", "model.screen.enabled=false"])
     summary = train(sample_splits, tmp_path / "m", params)
     assert summary["weights_dtype"] == weights and summary["train_loss"] > 0
     saved = load_file(tmp_path / "m" / "adapter" / "adapter_model.safetensors")
     lora = {name: w.dtype for name, w in saved.items() if "lora_" in name}
     assert lora and set(lora.values()) == {torch.float32}
+    assert top == 0 or not any(".layers.0." in name for name in lora)
     probs = ChatModel.load(tmp_path / "m").label_probs(["몇 시까지 해요?", "ㅋㅋ"])
     assert probs.shape == (2, 4) and abs(float(probs.sum()) - 2) < 1e-3

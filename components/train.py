@@ -120,12 +120,14 @@ def weights_dtype(device: str, bf16: bool, whole_modules: bool):
 
 def lora_config(params: dict, model):
     """The LoRA adapter for `model`: on every layer, or on its top `train.lora.layers` (the
-    backward pass then stops at the lowest adapted layer)."""
+    backward pass then stops at the lowest adapted layer, unless whole modules train:
+    `modules_to_save`)."""
     from peft import LoraConfig
     lora = params["train"]["lora"]
     tied = bool(getattr(model.config, "tie_word_embeddings", False))
     modules_to_save = list(lora["modules_to_save"]) or None
-    depth, top = int(model.config.num_hidden_layers), int(lora["layers"])
+    top = int(lora["layers"])
+    depth = int(model.config.get_text_config().num_hidden_layers) if top else 0
     return LoraConfig(r=int(lora["r"]), lora_alpha=int(lora["alpha"]),
                       lora_dropout=float(lora["dropout"]),
                       target_modules=list(lora["target_modules"]),

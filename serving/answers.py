@@ -159,25 +159,29 @@ class Answerer:
 DEGENERATE = re.compile(r"(.)\1{7,}|(.{2,6})\2{3,}")   # a character or a short piece looping
 
 
+# The prompt's field headers (채널 정보:, 최근 채팅:, 질문:) at the start of a line: the model
+# writing the prompt on.
+PROMPT_HEADERS = tuple(re.findall(r"\n([^\n:{}]+:)", ANSWER_INSTRUCTION))
+_HEADER_LINE = re.compile(r"(?m)^\s*(?:%s)" % "|".join(map(re.escape, PROMPT_HEADERS)))
+
+
 def readable_answer(text: str) -> bool:
     """Whether a generated answer may be sent: not empty, not a bare label word, not a
     degenerate loop (`1000000000...`, `주로주로주로...`, a phrase of three or more words
-    said again), not the prompt's own headers (`최근 채팅:`: the model writing a prompt on)."""
+    said again), no line opening with the prompt's headers (`최근 채팅:`)."""
     from components.labels import LABELS
     body = text.strip()
     words = body.split()
     trigrams = list(zip(words, words[1:], words[2:]))
     return (bool(body) and body.lower().strip(".!?") not in LABELS and not DEGENERATE.search(body)
             and len(set(trigrams)) == len(trigrams)    # no run of three words said twice
-            and not any(h in body for h in PROMPT_HEADERS))
-
-
-PROMPT_HEADERS = tuple(re.findall(r"\n([^\n:{}]+:)", ANSWER_INSTRUCTION))   # 채널 정보:, 최근 채팅:, 질문:
+            and not _HEADER_LINE.search(body))
 
 
 # "I don't know" answers (components.cardqa's UNKNOWN and PRIVATE, and their variants); a bare
 # 없어요 is a claim (`DLC는 없어요`), not one of them.
-ABSTAIN = re.compile(r"모르|어려워|안내된 게 없|(?:카드|정보|내용)(?:에|가|이|는)? *없|여쭤|알려주실")
+ABSTAIN = re.compile(r"모르|몰라|어려워|안내된 게 없|(?<![가-힣])(?:카드|정보|내용)(?:에|가|이|은|는|도)?\s*없(?!이)"
+                     r"|여쭤|알려주실")
 _WORD = re.compile(r"[가-힣]{2,}|[A-Za-z]{2,}|\d+")
 
 
@@ -204,22 +208,24 @@ _TOKEN = re.compile(r"[가-힣]+|[a-z]+|\d+")   # as _WORD, with one-character k
 def off_topic(answer: str, question: str, card: str, recent=()) -> bool:
     """Whether the answer states card facts that the card puts under another topic than
     the question's. Each value it takes from the card (a word of the card not in the
-    question) is looked up in the card's clauses; a clause is on topic when it names what
-    the question asks about (a word starting with a question word or one of its
-    TOPIC_ALIASES, not one holding it inside: `요일` is not `금요일`; or a time for a question
-    about time), and a value the recent chat holds counts as on topic. Off topic: values
-    only from clauses that are not
-    (`고양이 이름이 뭐예요?` -> `고양이 이름은 슈어입니다`, the card's microphone), or two or more
-    words from one such clause (`방종은 새벽 1시, 키보드는 로지텍 G915 써요`); one is allowed
-    (`방송` in `여울님 방송입니다`). `마이크 뭐 써요?` -> `슈어 SM7B 써요` is on topic."""
+    question) is looked up in the card's clauses. A clause is on topic when it names what
+    the question asks about: a card word that starts with a question word's stem (`요일`
+    does not name `금요일`), a card word holding one of the question's TOPIC_ALIASES
+    synonyms (`메인게임`) or a question word of three or more characters (`사용마이크`), or
+    a time for a question about time. A value the recent chat holds counts as on topic. Off topic: values only from
+    clauses that are not (`고양이 이름이 뭐예요?` -> `고양이 이름은 슈어입니다`, the card's
+    microphone), or two or more words from one such clause (`방종은 새벽 1시, 키보드는 로지텍
+    G915 써요`); one is allowed (`방송` in `여울님 방송입니다`). `마이크 뭐 써요?` -> `슈어 SM7B
+    써요` is on topic."""
     q_text = normalize_text(question).lower()
     asked = _stems(question)
-    keys = {s for s in asked if not s.isdigit()}
-    keys |= {a for group in TOPIC_ALIASES if any(a in q_text for a in group) for a in group}
+    keys = {s for s in asked if not s.isdigit()}                  # at a card word's start
+    inside = {a for group in TOPIC_ALIASES if any(a in q_text for a in group) for a in group}
+    inside |= {w for w in _words(question) if len(w) >= 3 and not w.isdigit()}   # 사용마이크
     about_time = bool(TIME_QUESTION.search(q_text))
     clauses = [(c, _TOKEN.findall(c)) for c in (normalize_text(c).lower() for c in _CLAUSE.split(card))]
-    on_topic = [any(w.startswith(k) for k in keys for w in words) or bool(about_time and TIME_VALUE.search(text))
-                for text, words in clauses]
+    on_topic = [any(w.startswith(k) for k in keys for w in words) or any(k in w for k in inside for w in words)
+                or bool(about_time and TIME_VALUE.search(text)) for text, words in clauses]
     chat = _stems(" ".join(recent))
     hit, stray = False, collections.Counter()     # stray: off-topic clause -> answer words from it
     for v in _stems(answer) - asked:
@@ -232,19 +238,20 @@ def off_topic(answer: str, question: str, card: str, recent=()) -> bool:
     return bool(stray) and (not hit or max(stray.values()) >= 2)
 
 
-_TIME = re.compile(r"(?:(?:새벽|오전|오후|저녁|밤|낮|아침)\s*)?(?<!\d)(?P<hour>\d{1,2})\s*시"
-                   r"(?:\s*반|\s*\d{1,2}\s*분)?\s*(?:쯤|경)?\s*(?:에\s*)?")
-_START = re.compile(r"부터|~|-|시작|켜")
-_END = re.compile(r"까지|끝|종료|방종|마무리")
+_PERIOD = r"(?:(?:새벽|오전|오후|저녁|밤|낮|아침)\s*)?"
+_TIME = re.compile(rf"{_PERIOD}(?<!\d)(?P<hour>\d{{1,2}})\s*시(?:\s*반|\s*\d{{1,2}}\s*분)?\s*(?:쯤|경)?\s*(?:에\s*)?")
+_START = re.compile(rf"부터|시작|켜|[~-]\s*{_PERIOD}\d")   # 9시부터, 9시~1시, 9시-1시
+_END = re.compile(r"까지|끝|종료|방종|마무리|끔|끄")
+_END_BEFORE = re.compile(r"(?:~|시\s*-)\s*$")           # ~1시, 9시-1시 (not `방송 - 1시`)
 
 
 def _time_roles(text: str) -> dict[str, set[str]]:
-    """{hour: roles} of the times in a text: `start` (9시부터, 9시~, 9시에 시작) or `end`
-    (1시까지, ~1시, 1시에 끝나요); a time with neither is left out."""
+    """{hour: roles} of the times in a text: `start` (9시부터, 9시~1시, 9시에 시작) or `end`
+    (1시까지, ~1시, 9시-1시, 1시에 끝나요, 1시 - 방종); a time with neither is left out."""
     text, roles = normalize_text(text), {}
     for m in _TIME.finditer(text):
         role = ("start" if _START.match(text, m.end()) else
-                "end" if _END.match(text, m.end()) or text[:m.start()].rstrip().endswith("~")
+                "end" if _END.match(text, m.end()) or _END_BEFORE.search(text[:m.start()])
                 else None)
         if role:
             roles.setdefault(m.group("hour"), set()).add(role)
@@ -262,10 +269,12 @@ def swapped_times(answer: str, card: str) -> bool:
 _JAMO = re.compile(r"[ㄱ-ㅣ]+")   # ㅋㅋ, ㅠㅠ: laughter and tears, not words
 
 
-def _quotes(answer: str, line: str) -> bool:
-    """The answer is the chat line, or holds it whole (ㅋㅋ aside, at least 4 characters)."""
+def _quotes(answer: str, line: str, card: str) -> bool:
+    """The answer is the chat line, or holds it whole (ㅋㅋ aside, at least 4 characters)
+    where the card does not (a viewer naming the card's `슈어 SM7B` is no quote)."""
     said = _JAMO.sub("", _key(line))
-    return _key(answer) == _key(line) or (len(said) >= 4 and said in _key(answer))
+    return _key(answer) == _key(line) or (len(said) >= 4 and said in _JAMO.sub("", _key(answer))
+                                          and said not in _key(card))
 
 
 def unsendable(answer: str, question: str, card: str = "", recent=(), grounded: bool = True) -> str:
@@ -285,7 +294,7 @@ def unsendable(answer: str, question: str, card: str = "", recent=(), grounded: 
         return ""
     if _key(answer) in _key(question):
         return "echoes the question"
-    if any(_quotes(answer, line) for line in recent if _key(line)):
+    if any(_quotes(answer, line, card) for line in recent if _key(line)):
         return "repeats the chat"
     source = _words(" ".join([card, question, *recent]))
     if any(w.isdigit() and w not in source for w in _words(answer)):

@@ -147,9 +147,10 @@ def test_abstaining_is_saying_so_not_denying():
     not a claim that something does not exist."""
     from components.cardqa import PRIVATE, UNKNOWN
     from serving.answers import ABSTAIN
-    for answer in (*UNKNOWN, *PRIVATE, "아직은 모르겠어요.", "카드에 없는 내용이에요", "그건 정보가 없어요"):
+    for answer in (*UNKNOWN, *PRIVATE, "아직은 모르겠어요.", "카드에 없는 내용이에요", "그건 정보가 없어요",
+                   "그런 내용은 없어요", "잘 몰라요"):
         assert ABSTAIN.search(answer), answer
-    for answer in ("DLC는 없어요.", "카페는 없어요!", "휴방은 없어요"):
+    for answer in ("DLC는 없어요.", "카페는 없어요!", "휴방은 없어요", "그래픽카드는 없어요", "공지 내용 없이 3시까지 해요"):
         assert not ABSTAIN.search(answer), answer
 
 
@@ -165,6 +166,28 @@ def test_the_prompt_written_on_is_not_readable():
     assert PROMPT_HEADERS == ("채널 정보:", "최근 채팅:", "질문:")
     assert not readable_answer("마우스 파이널마우스 쓰고 있어요\n최근 채팅:\n- 피파 선방 이걸 사네")
     assert readable_answer("마우스는 파이널마우스 쓰고 있어요!")
+    assert readable_answer("좋은 질문: 슈어 SM7B 써요")      # a header only opens a line
+
+
+@pytest.mark.parametrize("card, question, answer, reason", [
+    ("[방송 일정]\n밤 9시 - 방송 시작\n새벽 1시 - 방종", "몇 시까지 해요?", "새벽 1시까지 해요!", ""),
+    ("방송 9시-1시", "몇 시에 시작해요?", "1시부터 해요", "the card's times swapped"),
+    ("방송 9시 켜서 1시 끔", "몇 시에 켜요?", "1시에 켜요", "the card's times swapped"),
+    ("사용마이크 슈어 SM7B, 방송 밤 9시~새벽 1시", "마이크 뭐 써요?", "슈어 SM7B 써요", ""),  # compound keys
+    ("메인게임 리그 오브 레전드, 마이크 슈어 SM7B", "게임 뭐 해요?", "리그 오브 레전드 해요", ""),
+])
+def test_card_layouts_streamers_write(card, question, answer, reason):
+    from serving.answers import unsendable
+    assert unsendable(answer, question, card) == reason
+
+
+def test_a_viewer_saying_the_cards_fact_is_no_quote():
+    from serving.answers import unsendable
+    card = CARDS["prose"] + " 가끔 마인크래프트."
+    assert unsendable("마이크는 슈어 SM7B 써요", "마이크 뭐 써요?", card, ["슈어 SM7B"]) == ""
+    assert unsendable("오늘은 마인크래프트 해요", "무슨 게임 해요?", card, ["마인크래프트 ㄱㄱ"]) == ""
+    assert unsendable("응답: 방금ㅋㅋ개웃기네", "OBS 설정 어떻게 하셨어요?", card, ["방금ㅋㅋ 개웃기네"]) == \
+        "repeats the chat"
 
 
 def test_a_question_word_names_a_clause_only_as_a_whole_word():

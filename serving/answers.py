@@ -212,8 +212,8 @@ def off_topic(answer: str, question: str, card: str, recent=()) -> bool:
     the question asks about: a card word that starts with a question word's stem (`요일`
     does not name `금요일`), a card word holding one of the question's TOPIC_ALIASES
     synonyms (`메인게임`) or a question word of three or more characters (`사용마이크`), or
-    a time for a question about time. A value the recent chat holds counts as on topic. Off topic: values only from
-    clauses that are not (`고양이 이름이 뭐예요?` -> `고양이 이름은 슈어입니다`, the card's
+    a time for a question about time. A value the recent chat holds counts as on topic.
+    Off topic: values only from clauses that are not (`고양이 이름이 뭐예요?` -> `고양이 이름은 슈어입니다`, the card's
     microphone), or two or more words from one such clause (`방종은 새벽 1시, 키보드는 로지텍
     G915 써요`); one is allowed (`방송` in `여울님 방송입니다`). `마이크 뭐 써요?` -> `슈어 SM7B
     써요` is on topic."""
@@ -281,8 +281,8 @@ def unsendable(answer: str, question: str, card: str = "", recent=(), grounded: 
     """Why a generated answer must not be sent, or "" when it may be: not readable
     (readable_answer); with `grounded` (params serving.answer.grounded) also the question
     said back (or part of it), a line of the recent chat said back, alone or inside the
-    answer (a viewer's words posted as the bot's answer: `고양이 이름은 에임 미쳤다!`), a number that is in neither the card, the recent chat nor the question,
-    no word shared with the card or the recent chat (a word shares a two-character start:
+    answer (a viewer's words posted as the bot's answer: `고양이 이름은 에임 미쳤다!`), a
+    number that is in neither the card, the recent chat nor the question, no word shared with the card or the recent chat (a word shares a two-character start:
     방송은 ~ 방송; without a card, the question's words count too), a card time in the other
     role (swapped_times), or card facts from another topic than the question's (off_topic).
     An answer that says it does not know (ABSTAIN) is always grounded. A small model asked
@@ -296,8 +296,8 @@ def unsendable(answer: str, question: str, card: str = "", recent=(), grounded: 
         return "echoes the question"
     if any(_quotes(answer, line, card) for line in recent if _key(line)):
         return "repeats the chat"
-    source = _words(" ".join([card, question, *recent]))
-    if any(w.isdigit() and w not in source for w in _words(answer)):
+    numbers = {w for w in _words(" ".join([card, question, *recent])) if w.isdigit()}
+    if any(w.isdigit() and w not in numbers for w in _words(answer)):
         return "a number not in the card or chat"
     support = _stems(" ".join([card, *recent]) if card.strip() else " ".join([question, *recent]))
     if not _stems(answer) & support:
